@@ -1,0 +1,51 @@
+"""Checks of the run config that a JSON schema cannot express, and the expansion of sample files."""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Mapping
+from typing import Any
+
+from rootml.errors import ConfigError
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    """Raise ConfigError (with the key path) for cross-key mistakes the schema lets through."""
+    classes = list(config["classes"])
+    if len(set(classes)) != len(classes):
+        raise ConfigError("classes", f"class names must be unique, got {classes}")
+    if not config["samples"]:
+        raise ConfigError("samples", "define at least one sample")
+    for name, sample in config["samples"].items():
+        if ("generate" in sample) == ("files" in sample):
+            raise ConfigError(f"samples.{name}", "give exactly one of 'generate' (Pythia) or 'files' (on disk)")
+        if ("label" in sample) == ("labels" in sample):
+            raise ConfigError(f"samples.{name}", "give exactly one of 'label' (one class) or 'labels' (class -> expression)")
+        key = f"samples.{name}.label" if "label" in sample else f"samples.{name}.labels"
+        for cls in [sample["label"]] if "label" in sample else list(sample["labels"]):
+            if cls not in classes:
+                raise ConfigError(key, f"class '{cls}' is not one of classes {classes}")
+    gen = config["generate"]
+    if gen["pt_min"] >= gen["pt_max"]:
+        raise ConfigError("generate.pt_min", f"must be below generate.pt_max ({gen['pt_min']} >= {gen['pt_max']})")
+
+
+def generated_samples(config: Mapping[str, Any]) -> list[str]:
+    """Names of the samples produced by the Pythia generator."""
+    return [name for name, sample in config["samples"].items() if "generate" in sample]
+
+
+def sample_files(config: Mapping[str, Any], name: str) -> list[str]:
+    """Sorted input files of a sample on disk (its `files` globs expanded); error if none match."""
+    patterns = config["samples"][name]["files"]
+    files = sorted({f for pattern in patterns for f in glob.glob(pattern, recursive=True)})
+    if not files:
+        raise ConfigError(f"samples.{name}.files", f"no file matches {patterns}")
+    return files
+
+
+def sample_chunks(config: Mapping[str, Any], name: str) -> list[str]:
+    """Chunk ids of a sample: one per generated chunk or per input file, as 4-digit strings."""
+    sample = config["samples"][name]
+    n = sample["generate"]["chunks"] if "generate" in sample else len(sample_files(config, name))
+    return [f"{i:04d}" for i in range(n)]
