@@ -1,0 +1,182 @@
+"""One chunk of the generate stage: Pythia events -> anti-kT jets -> truth-matched jets -> ROOT file."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pythia8mc
+from tqdm import tqdm
+
+from rootml.errors import ConfigError
+from rootml.generate.clustering import cluster_jets, in_window
+from rootml.generate.events import next_events, start_pythia, visible_final_state
+from rootml.generate.matching import hard_objects, match_jets, quarks_of
+from rootml.generate.processes import ProcessSpec, process_spec, pythia_settings
+from rootml.generate.quiet import stdout_to_log
+from rootml.generate.writer import jet_branches, write_jets
+
+# nextBatch is as fast as next() for tens of events and slows down for hundreds (its awkward
+# builder grows); the last batch is sized from the running jets-per-event so little is wasted.
+MAX_BATCH_EVENTS = 50
+MIN_BATCH_EVENTS = 5
+MAX_EVENTS_WITHOUT_JETS = 2000
+
+
+@dataclass(frozen=True)
+class GeneratedJets:
+    """Truth-matched jets of one chunk: momenta, pT-sorted constituents and the truth object of each jet."""
+
+    p4: np.ndarray  # (n, 4) px, py, pz, E of each jet
+    constituents: ak.Array  # [jet][k] records px, py, pz, E, pid, by decreasing pT
+    object_p4: np.ndarray  # (n, 4) the hard parton, boson or top that labels each jet
+    quarks: ak.Array  # [jet][q] records px, py, pz, E: that object's decay quarks (none for partons)
+    events: int  # events generated
+    init_seconds: float  # time Pythia took to initialise
+
+
+@dataclass
+class _Batch:
+    """The matched jets of one batch of events, as flat arrays."""
+
+    p4: np.ndarray
+    constituents: ak.Array
+    object_p4: np.ndarray
+    quarks: ak.Array
+
+
+def _check_generation(*, process: str, n_jets: int, seed: int, sqrt_s: float, jet_radius: float, pt_min: float,
+                      pt_max: float, abs_eta_max: float) -> ProcessSpec:
+    """The process's spec; ConfigError naming the first generator argument that cannot work."""
+    spec = process_spec(process)
+    if isinstance(n_jets, bool) or not isinstance(n_jets, int) or n_jets < 1:
+        raise ConfigError("n_jets", f"must be an integer >= 1, got {n_jets!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError("seed", f"must be a non-negative integer, got {seed!r}")
+    for key, value in (("sqrt_s", sqrt_s), ("jet_radius", jet_radius), ("abs_eta_max", abs_eta_max)):
+        if not value > 0:
+            raise ConfigError(key, f"must be positive, got {value!r}")
+    if not 0 <= pt_min < pt_max:
+        raise ConfigError("pt_min", f"need 0 <= pt_min < pt_max, got pt_min={pt_min!r}, pt_max={pt_max!r}")
+    return spec
+
+
+def _check_labels(label: str, classes: Sequence[str]) -> None:
+    """ConfigError unless `classes` are distinct names and `label` is one of them."""
+    if not classes or len(set(classes)) != len(classes):
+        raise ConfigError("classes", f"must be a non-empty list of distinct names, got {list(classes)}")
+    if label not in classes:
+        raise ConfigError("label", f"'{label}' is not one of the classes {list(classes)}")
+
+
+def _matched_batch(pythia: pythia8mc.Pythia, n_events: int, spec: ProcessSpec, *, jet_radius: float,
+                   pt_min: float, pt_max: float, abs_eta_max: float) -> tuple[int, _Batch]:
+    """Generate `n_events` events; return how many were generated and their truth-matched jets."""
+    record = next_events(pythia, n_events)
+    jets = cluster_jets(record, visible_final_state(record), jet_radius, pt_min)
+    jets = jets[in_window(jets, pt_min, pt_max, abs_eta_max)]
+    objects = hard_objects(record, spec)
+    owner = match_jets(jets, objects, jet_radius)
+    jets, owner = jets[owner >= 0], owner[owner >= 0]
+    index = ak.to_numpy(ak.flatten(jets.constituents))
+    constituents = ak.zip({"px": record.px[index], "py": record.py[index], "pz": record.pz[index],
+                           "E": record.energy[index], "pid": record.pid[index]})
+    quark_counts, quark_p4 = quarks_of(objects, owner)
+    quarks = ak.zip({c: quark_p4[:, i] for i, c in enumerate(("px", "py", "pz", "E"))})
+    return len(record.counts), _Batch(
+        p4=jets.p4,
+        constituents=ak.unflatten(constituents, ak.num(jets.constituents)),
+        object_p4=objects.p4[owner],
+        quarks=ak.unflatten(quarks, quark_counts),
+    )
+
+
+def _batch_size(jets_needed: int, jets: int, events: int) -> int:
+    """Events for the next batch: enough for the jets still needed at the running rate (+20%), capped."""
+    if jets == 0:
+        return MAX_BATCH_EVENTS
+    return int(np.clip(math.ceil(1.2 * jets_needed * events / jets), MIN_BATCH_EVENTS, MAX_BATCH_EVENTS))
+
+
+def _sorted_by_pt(constituents: ak.Array) -> ak.Array:
+    """Constituents of every jet in decreasing pT."""
+    return constituents[ak.argsort(np.hypot(constituents.px, constituents.py), axis=1, ascending=False,
+                                   stable=True)]
+
+
+def _generate(note: Callable[[str], None], spec: ProcessSpec, *, n_jets: int, seed: int, sqrt_s: float, jet_radius: float,
+              pt_min: float, pt_max: float, abs_eta_max: float, progress: bool,
+              max_events_without_jets: int) -> GeneratedJets:
+    """The event loop, with the C-level stdout already going to the log that `note` writes to."""
+    start = time.perf_counter()
+    settings = pythia_settings(spec, sqrt_s=sqrt_s, pt_min=pt_min, pt_max=pt_max, seed=seed)
+    note(f"rootml generate: {n_jets} jets of process '{spec.name}', anti-kT R = {jet_radius}, "
+         f"{pt_min} < pT < {pt_max} GeV, |eta| < {abs_eta_max}; Pythia settings: {settings}")
+    pythia = start_pythia(settings)
+    init_seconds = time.perf_counter() - start
+    batches: list[_Batch] = []
+    events = jets = 0
+    with tqdm(total=n_jets, desc=f"generate {spec.name}", unit="jet", file=sys.stderr, disable=not progress) as bar:
+        while jets < n_jets:
+            if jets == 0 and events >= max_events_without_jets:
+                raise ConfigError(
+                    "generate",
+                    f"process '{spec.name}' gave no jet with {pt_min} < pT < {pt_max} GeV and |eta| < {abs_eta_max} "
+                    f"that passes its truth matching in {events} events at sqrt_s = {sqrt_s} GeV",
+                )
+            generated, batch = _matched_batch(
+                pythia, _batch_size(n_jets - jets, jets, events), spec,
+                jet_radius=jet_radius, pt_min=pt_min, pt_max=pt_max, abs_eta_max=abs_eta_max,
+            )
+            events += generated
+            jets += len(batch.p4)
+            batches.append(batch)
+            bar.update(min(len(batch.p4), n_jets - bar.n))
+    pythia.stat()
+    note(f"rootml generate: {jets} matched jets in {events} events ({jets / events:.3f} per event); "
+         f"kept {n_jets}")
+    keep = slice(0, n_jets)
+    return GeneratedJets(
+        p4=np.concatenate([b.p4 for b in batches])[keep],
+        constituents=_sorted_by_pt(ak.concatenate([b.constituents for b in batches])[keep]),
+        object_p4=np.concatenate([b.object_p4 for b in batches])[keep],
+        quarks=ak.concatenate([b.quarks for b in batches])[keep],
+        events=events,
+        init_seconds=init_seconds,
+    )
+
+
+def generate_jets(*, process: str, n_jets: int, seed: int, sqrt_s: float = 13000.0, jet_radius: float = 0.8,
+                  pt_min: float = 500.0, pt_max: float = 700.0, abs_eta_max: float = 2.0,
+                  log_path: str | Path | None = None, progress: bool = True,
+                  max_events_without_jets: int = MAX_EVENTS_WITHOUT_JETS) -> GeneratedJets:
+    """Generate `n_jets` truth-matched jets of `process` in the pT/eta window (Pythia's output goes to the log)."""
+    spec = _check_generation(process=process, n_jets=n_jets, seed=seed, sqrt_s=sqrt_s, jet_radius=jet_radius,
+                             pt_min=pt_min, pt_max=pt_max, abs_eta_max=abs_eta_max)
+    with stdout_to_log(log_path) as note:
+        return _generate(note, spec, n_jets=n_jets, seed=seed, sqrt_s=sqrt_s, jet_radius=jet_radius,
+                         pt_min=pt_min, pt_max=pt_max, abs_eta_max=abs_eta_max, progress=progress,
+                         max_events_without_jets=max_events_without_jets)
+
+
+def generate_chunk(out_path: str | Path, *, process: str, n_jets: int, seed: int, label: str,
+                   classes: Sequence[str], sqrt_s: float = 13000.0, jet_radius: float = 0.8, pt_min: float = 500.0,
+                   pt_max: float = 700.0, abs_eta_max: float = 2.0, log_path: str | Path | None = None,
+                   progress: bool = True, max_events_without_jets: int = MAX_EVENTS_WITHOUT_JETS) -> dict[str, float]:
+    """Generate `n_jets` jets of `process` and write them JetClass-style to `out_path`; return run statistics."""
+    start = time.perf_counter()
+    _check_labels(label, classes)
+    jets = generate_jets(process=process, n_jets=n_jets, seed=seed, sqrt_s=sqrt_s, jet_radius=jet_radius,
+                         pt_min=pt_min, pt_max=pt_max, abs_eta_max=abs_eta_max, log_path=log_path,
+                         progress=progress, max_events_without_jets=max_events_without_jets)
+    write_jets(out_path, jet_branches(jets.p4, jets.constituents, label=label, classes=classes,
+                                      jet_radius=jet_radius))
+    seconds = time.perf_counter() - start
+    return {"events": float(jets.events), "jets": float(n_jets), "seconds": seconds,
+            "init_seconds": jets.init_seconds, "efficiency": n_jets / jets.events}

@@ -1,0 +1,60 @@
+"""JetClass-style output: jet, constituent and label branches, written as a ROOT TTree with uproot."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import uproot
+
+from rootml.atomic import atomic_output
+from rootml.columns import PARTICLE_COLUMNS, charge_from_pid, particle_flags
+from rootml.features.substructure import substructure_columns
+from rootml.generate.momenta import momenta, stack
+
+TREE = "tree"
+PARTICLES = "part"  # record name: its fields become branches part_<field>, counted by `npart`
+
+
+def jet_branches(
+    p4: np.ndarray, constituents: ak.Array, *, label: str, classes: Sequence[str], jet_radius: float
+) -> dict[str, np.ndarray | ak.Array]:
+    """Output branches for jets with (n, 4) momenta and [jet][k] constituents (px, py, pz, E, pid), pT-sorted."""
+    jet = momenta(p4)
+    counts = ak.to_numpy(ak.num(constituents))
+    flat = ak.flatten(constituents)
+    pid = ak.to_numpy(flat.pid).astype(np.int32)
+    particle = momenta(stack(*(ak.to_numpy(flat[c]) for c in ("px", "py", "pz", "E"))))
+    axis = momenta(np.repeat(p4, counts, axis=0))
+    charge = charge_from_pid(pid)
+    particle_columns = {
+        "part_px": particle.px, "part_py": particle.py, "part_pz": particle.pz, "part_energy": particle.E,
+        "part_deta": particle.eta - axis.eta, "part_dphi": particle.deltaphi(axis), "part_charge": charge,
+        "part_pid": pid, **particle_flags(pid, charge),
+    }
+    jagged = {
+        name.removeprefix(f"{PARTICLES}_"):
+            ak.unflatten(np.asarray(particle_columns[name], dtype=np.int32 if name == "part_pid" else np.float32),
+                         counts)
+        for name in PARTICLE_COLUMNS
+    }
+    branches: dict[str, np.ndarray | ak.Array] = {
+        "jet_pt": jet.pt, "jet_eta": jet.eta, "jet_phi": jet.phi, "jet_energy": jet.E,
+        # a massless one-particle jet can have a tiny negative m^2 from rounding
+        "jet_mass": np.sqrt(np.clip(jet.mass2, 0.0, None)),
+        "jet_nparticles": counts,
+        **substructure_columns(constituents.px, constituents.py, constituents.pz, constituents.E, jet_radius),
+        **{f"label_{name}": np.full(len(p4), name == label) for name in classes},
+    }
+    branches = {name: np.asarray(values, dtype=np.float32) for name, values in branches.items()}
+    branches[PARTICLES] = ak.zip(jagged)
+    return branches
+
+
+def write_jets(path: str | Path, branches: dict[str, np.ndarray | ak.Array]) -> None:
+    """Write `branches` as the TTree `tree` of a new ROOT file at `path` (atomically)."""
+    with atomic_output(path) as tmp, uproot.recreate(tmp) as file:
+        # uproot >= 5.7 writes an RNTuple for `file[name] = data`; mktree writes a TTree
+        file.mktree(TREE, branches)

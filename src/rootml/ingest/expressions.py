@@ -1,0 +1,109 @@
+"""Config expressions (selection, weight, labels, event id) evaluated on per-jet columns.
+
+uproot's expression language evaluates on TTree branches at read time; these expressions run
+later, on canonical columns that may have been derived after reading (e.g. jet_pt from
+Jet_Px/Jet_Py) and on HDF5 columns, so they are parsed here with `ast` into a small, safe
+subset of Python whose operations numpy and awkward both dispatch.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rootml.errors import ConfigError
+
+FUNCTIONS: dict[str, Any] = {
+    name: getattr(np, name)
+    for name in (
+        "abs", "sqrt", "exp", "log", "log10", "sin", "cos", "tan", "arctan2", "sinh", "cosh", "tanh",
+        "arcsinh", "hypot", "minimum", "maximum", "where", "isfinite", "floor", "ceil",
+    )
+}
+CONSTANTS: dict[str, float] = {"pi": float(np.pi)}
+
+_ALLOWED_NODES = (
+    ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Name, ast.Load, ast.Constant, ast.Call,
+    ast.operator, ast.unaryop, ast.boolop, ast.cmpop,
+)
+
+
+def _truth(node: ast.AST) -> ast.AST:
+    """`node` as a boolean array: comparisons already are, anything else is compared with 0 (Python truthiness)."""
+    if isinstance(node, ast.Compare):
+        return node
+    return ast.Compare(left=node, ops=[ast.NotEq()], comparators=[ast.Constant(0)])
+
+
+class _ToElementwise(ast.NodeTransformer):
+    """Rewrite `and`/`or`/`not` and chained comparisons into the element-wise `&`, `|`, `~`."""
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
+        """`a and b and c` -> `(a != 0) & (b != 0) & (c != 0)` (and `|` for `or`)."""
+        self.generic_visit(node)
+        op = ast.BitAnd() if isinstance(node.op, ast.And) else ast.BitOr()
+        result = _truth(node.values[0])
+        for value in node.values[1:]:
+            result = ast.BinOp(left=result, op=op, right=_truth(value))
+        return result
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
+        """`not a` -> `~(a != 0)`."""
+        self.generic_visit(node)
+        return ast.UnaryOp(op=ast.Invert(), operand=_truth(node.operand)) if isinstance(node.op, ast.Not) else node
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        """`a < b < c` -> `(a < b) & (b < c)`."""
+        self.generic_visit(node)
+        operands = [node.left, *node.comparators]
+        pairs = [ast.Compare(left=operands[i], ops=[op], comparators=[operands[i + 1]]) for i, op in enumerate(node.ops)]
+        result: ast.AST = pairs[0]
+        for pair in pairs[1:]:
+            result = ast.BinOp(left=result, op=ast.BitAnd(), right=pair)
+        return result
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed config expression: its text, config key, the column names it reads, and compiled code."""
+
+    text: str
+    key: str
+    names: frozenset[str]
+    code: Any = field(repr=False, compare=False)
+
+    @classmethod
+    def parse(cls, text: object, key: str) -> Expression:
+        """Parse `text` (a string or number) or raise ConfigError naming `key`."""
+        if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+            raise ConfigError(key, f"expected an expression string or a number, got {text!r}")
+        source = str(text)
+        try:
+            tree = ast.parse(source, mode="eval")
+        except SyntaxError as err:
+            raise ConfigError(key, f"cannot parse expression {source!r}: {err.msg}") from None
+        for node in ast.walk(tree):
+            if not isinstance(node, _ALLOWED_NODES):
+                raise ConfigError(key, f"expression {source!r} uses unsupported syntax ({type(node).__name__})")
+            if isinstance(node, ast.Call) and (
+                not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords
+            ):
+                raise ConfigError(key, f"expression {source!r}: only calls of {sorted(FUNCTIONS)} are allowed")
+        tree = ast.fix_missing_locations(_ToElementwise().visit(tree))
+        names = frozenset(
+            node.id for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and node.id not in FUNCTIONS and node.id not in CONSTANTS
+        )
+        return cls(source, key, names, compile(tree, f"<{key}>", "eval"))
+
+    def evaluate(self, columns: Mapping[str, Any]) -> Any:
+        """Evaluate on `columns` (name -> per-row array); a missing name raises ConfigError."""
+        missing = sorted(self.names - set(columns))
+        if missing:
+            raise ConfigError(self.key, f"expression {self.text!r} uses unknown column(s) {missing}")
+        scope = {**FUNCTIONS, **CONSTANTS, **{name: columns[name] for name in self.names}}
+        return eval(self.code, {"__builtins__": {}}, scope)  # noqa: S307 (AST checked above: no attributes, no builtins)

@@ -1,0 +1,1 @@
+"""Figures: the shared mplhep style and the plots of each stage, written as PDF and PNG."""

@@ -1,0 +1,1 @@
+"""Preprocessing: splits, reweighting and normalization fitted on the training split."""

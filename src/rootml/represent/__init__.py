@@ -1,0 +1,1 @@
+"""Represent stage: particle graphs and jet images built from padded particle clouds."""

@@ -1,0 +1,159 @@
+"""Bad input stops ingestion with a message naming the file, branch or config key, and leaves no output file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pytest
+import uproot
+from test_ingest_root import CLASSES, NANO_FATJET, ONE_HOT, jetclass_arrays, write_tree
+
+from rootml.errors import ConfigError, InputError
+from rootml.ingest import SampleSpec, ingest_file
+
+NANO = "nanoAOD_2015_CMS_Open_Data_ttbar.root"
+
+
+def fails(tmp_path: Path, source: Path, cfg: dict, error: type[Exception], *needles: str) -> None:
+    """Ingesting must raise `error` mentioning every needle and leave nothing in the output folder."""
+    out = tmp_path / "out" / "s.parquet"
+    with pytest.raises(error) as info:
+        ingest_file(source, out, spec=SampleSpec.from_config("s", cfg, CLASSES), file_index=0, classes=CLASSES, progress=False)
+    for needle in needles:
+        assert needle in str(info.value)
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    """A file that does not exist is named."""
+    fails(tmp_path, tmp_path / "nowhere.root", {"label": "g"}, InputError, "not found", "nowhere.root")
+
+
+@pytest.mark.parametrize(("cfg", "needles"), [
+    ({"branches": {"jet_pt": "FatJet_ptx"}}, ("FatJet_ptx", "samples.s.branches.jet_pt", NANO)),
+    ({"branches": {"jet_pt": "FatJet_ptx * 2"}}, ("FatJet_ptx", NANO)),
+    ({"selection": "FatJet_nope > 1"}, ("FatJet_nope", "samples.s.selection", NANO)),
+    ({"tree": "Evts"}, ("Evts", NANO)),
+], ids=["branch", "branch-in-expression", "branch-in-selection", "tree"])
+def test_missing_branch_or_tree(tmp_path: Path, shared_data: Path, cfg: dict, needles: tuple[str, ...]) -> None:
+    """A mapped or referenced branch (or the tree) that the file lacks is named with the file."""
+    fails(tmp_path, shared_data / NANO, {**NANO_FATJET, **cfg}, InputError, *needles)
+
+
+def test_truncated_file(tmp_path: Path, shared_data: Path) -> None:
+    """A ROOT file cut to half its size is reported as unreadable, naming the file."""
+    data = (shared_data / "uproot-HZZ.root").read_bytes()
+    truncated = tmp_path / "half.root"
+    truncated.write_bytes(data[: len(data) // 2])
+    fails(tmp_path, truncated, {"tree": "events", "collection": "Jet", "label": "g"}, InputError, "corrupt or truncated", "half.root")
+
+
+def test_not_a_root_file(tmp_path: Path) -> None:
+    """Random bytes are not a ROOT file."""
+    junk = tmp_path / "junk.root"
+    junk.write_bytes(b"not a ROOT file" * 100)
+    fails(tmp_path, junk, {"label": "g"}, InputError, "junk.root")
+
+
+def test_empty_tree(tmp_path: Path) -> None:
+    """A TTree without entries is refused."""
+    path = tmp_path / "empty.root"
+    with uproot.recreate(path) as f:
+        f.mktree("tree", {"jet_pt": np.float32, "jet_eta": np.float32})
+    fails(tmp_path, path, {"label": "g"}, InputError, "no entries", "empty.root")
+
+
+def test_rntuple_is_not_a_ttree(tmp_path: Path) -> None:
+    """uproot's `file[name] = dict` writes an RNTuple: named as such instead of failing obscurely."""
+    path = tmp_path / "rntuple.root"
+    with uproot.recreate(path) as f:
+        f["tree"] = {"jet_pt": np.ones(3, dtype=np.float32)}
+    fails(tmp_path, path, {"label": "g"}, InputError, "RNTuple", "rntuple.root")
+
+
+@pytest.mark.parametrize(("column", "bad"), [("jet_eta", np.inf), ("part_px", np.nan)])
+def test_nan_or_inf_values(tmp_path: Path, column: str, bad: float) -> None:
+    """A NaN or inf in a flat or jagged branch names the branch and file, even in a later step."""
+    arrays = jetclass_arrays(100, seed=5)
+    if column == "jet_eta":
+        arrays["jet_eta"][90] = bad
+    else:
+        flat = ak.to_numpy(ak.flatten(arrays["part"]["px"])).copy()
+        flat[-1] = bad
+        arrays["part"] = ak.with_field(arrays["part"], ak.unflatten(flat, ak.num(arrays["part"])), "px")
+    path = write_tree(tmp_path / "bad.root", arrays)
+    fails(tmp_path, path, {"labels": ONE_HOT, "step_size": 30}, InputError, f"branch '{column}'", "bad.root", str(bad))
+
+
+def test_link_index_out_of_range(tmp_path: Path) -> None:
+    """A link table pointing past the jets of its event names the index branch."""
+    path = tmp_path / "links.root"
+    with uproot.recreate(path) as f:
+        data = {"Jet_pt": ak.Array([[50.0, 40.0]]), "Jet_eta": ak.Array([[0.1, 0.2]]), "Jet_phi": ak.Array([[0.3, 0.4]]),
+                "Jet_mass": ak.Array([[5.0, 4.0]]), "Cand_pt": ak.Array([[10.0, 5.0]]), "Cand_eta": ak.Array([[0.1, 0.2]]),
+                "Cand_phi": ak.Array([[0.3, 0.4]]), "Link_jetIdx": ak.Array([[0, 2]]), "Link_candIdx": ak.Array([[0, 1]])}
+        f.mktree("Events", {k: v.type for k, v in data.items()})
+        f["Events"].extend(data)
+    cfg = {"tree": "Events", "collection": "Jet", "label": "g", "constituents": {
+        "jet_index": "Link_jetIdx", "candidate_index": "Link_candIdx",
+        "branches": {"part_pt": "Cand_pt", "part_eta": "Cand_eta", "part_phi": "Cand_phi"}}}
+    fails(tmp_path, path, cfg, InputError, "jet index 2 out of range", "Link_jetIdx", "links.root")
+
+
+def test_label_expressions_that_overlap(tmp_path: Path, shared_data: Path) -> None:
+    """A jet matching two classes' expressions is an error naming both classes."""
+    cfg = {**NANO_FATJET, "label": None, "labels": {"t": "jet_pt > 0", "b": "jet_pt > 250"}}
+    del cfg["label"]
+    fails(tmp_path, shared_data / NANO, cfg, InputError, "'t'", "'b'", NANO)
+
+
+@pytest.mark.parametrize(("cfg", "key"), [
+    ({"format": "csv", "label": "g"}, "samples.s.format"),
+    ({"label": "w"}, "samples.s.label"),
+    ({"labels": {"g": "label_g == 1", "zz": "label_q == 1"}}, "samples.s.labels.zz"),
+    ({"label": "g", "labels": ONE_HOT}, "samples.s"),
+    ({"label": "g", "selection": "jet_pt >"}, "samples.s.selection"),
+    ({"label": "g", "weight": "jet_pt.__class__"}, "samples.s.weight"),
+    ({"label": "g", "selection": "__import__('os')"}, "samples.s.selection"),
+    ({"label": "g", "colection": "Jet"}, "samples.s.colection"),
+    ({"label": "g", "step_size": "lots"}, "samples.s.step_size"),
+    ({"label": "g", "format": "hls4ml", "step_size": "100 MB"}, "samples.s.step_size"),
+    ({"label": "g", "constituents": {"jet_index": "JetPFCands_jetIdx"}}, "samples.s.constituents"),
+    ({"label": "g", "constituents": {"refs": "Jet/Jet.Constituents"}}, "samples.s.constituents"),
+    ({"label": "g", "branches": {"jet pt": "Jet_pt"}}, "samples.s.branches.jet pt"),
+], ids=["format", "label", "labels", "label-and-labels", "syntax", "attribute", "call", "unknown-key", "step",
+        "hdf5-step", "half-link", "refs-without-collections", "column-name"])
+def test_wrong_config(cfg: dict, key: str) -> None:
+    """Config mistakes are found when the spec is built, naming the key."""
+    with pytest.raises(ConfigError) as info:
+        SampleSpec.from_config("s", cfg, CLASSES)
+    assert f"config key '{key}'" in str(info.value)
+
+
+@pytest.mark.parametrize(("cfg", "key"), [
+    ({"label": "g", "branches": {"jet_pt": "jet_pt *"}}, "samples.s.branches.jet_pt"),
+    ({"label": "g", "selection": "unknown_column > 1 or jet_pt > 0"}, "samples.s.selection"),
+    ({"label": "g", "weight": "part_px"}, "samples.s.weight"),
+    ({"label": "g", "constituents": {"jet_index": "a_jetIdx", "candidate_index": "a_idx", "branches": {"part_pt": "x"}}},
+     "samples.s.collection"),
+], ids=["mapping-syntax", "unknown-column", "weight-per-particle", "link-without-collection"])
+def test_config_that_does_not_fit_the_file(tmp_path: Path, cfg: dict, key: str) -> None:
+    """Mistakes only visible against the file's branches name the key (unknown names are missing branches)."""
+    path = write_tree(tmp_path / "jets.root", jetclass_arrays(20, seed=6))
+    error = InputError if key == "samples.s.selection" else ConfigError
+    fails(tmp_path, path, cfg, error, key)
+
+
+def test_error_after_first_step_leaves_no_partial_file(tmp_path: Path) -> None:
+    """A failure in a late step removes what earlier steps had written (atomic output)."""
+    arrays = jetclass_arrays(200, seed=7)
+    arrays["jet_pt"][-1] = np.nan
+    path = write_tree(tmp_path / "late.root", arrays)
+    fails(tmp_path, path, {"label": "g", "step_size": 20}, InputError, "jet_pt", "late.root")
+
+
+def test_tree_without_jetclass_branches_needs_a_collection_or_mapping(tmp_path: Path, shared_data: Path) -> None:
+    """NanoAOD read without `collection` or `branches` maps nothing: the error says what to set."""
+    fails(tmp_path, shared_data / NANO, {"tree": "Events", "label": "t"}, ConfigError, "samples.s.branches", "collection")

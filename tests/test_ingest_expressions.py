@@ -1,0 +1,46 @@
+"""Config expressions: Python syntax made element-wise on numpy and awkward columns, nothing else allowed."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+import pytest
+
+from rootml.errors import ConfigError
+from rootml.ingest.expressions import Expression
+
+COLUMNS = {"pt": np.array([10.0, 40.0, 80.0, 120.0]), "eta": np.array([0.5, -2.6, 1.0, -0.2]),
+           "flag": ak.Array([1, 0, 1, 1])}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("pt > 30 and abs(eta) < 2.4", [False, False, True, True]),
+    ("30 < pt <= 80", [False, True, True, False]),
+    ("not flag or pt > 100", [False, True, False, True]),
+    ("(pt > 50) & (flag == 1)", [False, False, True, True]),
+    ("where(eta > 0, pt, -pt) / 10", [1.0, -4.0, 8.0, -12.0]),
+    ("sqrt(pt) * cos(0) + pi - pi", [np.sqrt(10), np.sqrt(40), np.sqrt(80), np.sqrt(120)]),
+])
+def test_evaluates_element_wise(text: str, expected: list) -> None:
+    """and/or/not and chained comparisons act per row; whitelisted numpy functions and pi are available."""
+    result = Expression.parse(text, "k").evaluate(COLUMNS)
+    np.testing.assert_allclose(np.asarray(ak.to_numpy(result) if isinstance(result, ak.Array) else result, dtype=float),
+                               np.asarray(expected, dtype=float))
+
+
+def test_names_are_the_columns_read() -> None:
+    """Function names and constants are not column names."""
+    assert Expression.parse("abs(eta) < pi and pt > 1", "k").names == {"eta", "pt"}
+
+
+@pytest.mark.parametrize("text", ["pt.real", "open('x')", "[pt]", "pt if eta else 1", "lambda: 1", "abs(pt, out=pt)"])
+def test_refuses_anything_but_arithmetic(text: str) -> None:
+    """Attributes, unknown calls, keywords, containers, conditionals and lambdas are config errors naming the key."""
+    with pytest.raises(ConfigError, match="samples.x.selection"):
+        Expression.parse(text, "samples.x.selection")
+
+
+def test_unknown_column_names_the_key() -> None:
+    """Evaluating without a column the expression needs names the key and the column."""
+    with pytest.raises(ConfigError, match=r"samples.x.weight.*\['mass'\]"):
+        Expression.parse("mass * 2", "samples.x.weight").evaluate(COLUMNS)
