@@ -43,6 +43,13 @@ def test_default_config_plans_every_stage(repo_root: Path, run_snakemake, tmp_pa
         (lambda c: c.update(seed="one"), "'one' is not of type 'integer'"),
         (lambda c: c["samples"]["x"]["generate"].update(process="higgs"), "'higgs' is not one of"),
         (lambda c: c["samples"]["x"]["generate"].update(chunks=0), "0 is less than the minimum of 1"),
+        (lambda c: c.update(models={"pn": {"family": "particlenet", "hparams": {"k": 0}}}),
+         "0 is less than the minimum of 1"),
+        (lambda c: c.update(models={"pn": {"family": "particlenet", "hparams": {"kk": 3}}}), "'kk' was unexpected"),
+        (lambda c: c.update(models={"m": {"family": "resnet"}}), "'resnet' is not one of"),
+        (lambda c: c.update(models={"m": {"family": "mlp", "training": {"schedule": "linear"}}}),
+         "'linear' is not one of"),
+        (lambda c: c.update(features={"highlevel": ["jet_tau5"]}), "'jet_tau5' is not one of"),
     ],
 )
 def test_schema_rejects_bad_config_before_any_job(run_snakemake, tmp_path: Path, mutate, expected: str) -> None:
@@ -91,3 +98,10 @@ def test_chunks_and_files(shared_data: Path) -> None:
     config["samples"]["z"]["files"] = [str(shared_data / "nothing-*.root")]
     with pytest.raises(ConfigError, match="samples.z.files"):
         sample_files(config, "z")
+
+
+def test_models_schema_file_matches_the_model_zoo(repo_root: Path) -> None:
+    from rootml.models.schema import render
+
+    assert (repo_root / "config" / "models.schema.json").read_text() == render(), (
+        "config/models.schema.json is stale: run `python -m rootml.models.schema`")

@@ -33,6 +33,9 @@ COLLECTION_SUFFIXES: dict[str, tuple[str, ...]] = {
 # Columns that exist after completion whether or not they are read, so expressions may use them.
 DERIVED_NAMES: frozenset[str] = frozenset({*JET_COLUMNS, *PARTICLE_COLUMNS, *BOOKKEEPING_COLUMNS} - {"event_id"})
 _BRANCH_NAME = re.compile(r"^[A-Za-z_][\w.]*$|^([A-Za-z_]\w*)/\1\.[\w.\[\]]+$")
+# baskets decompress in two threads (zlib/lz4/zstd release the GIL) while the parquet writer
+# thread compresses the previous step: the two overlap instead of queueing on one core
+_DECOMPRESSION = uproot.ThreadPoolExecutor(max_workers=2)
 _READ_ERRORS = (OSError, ValueError, EOFError, zlib.error, uproot.deserialization.DeserializationError)
 
 
@@ -146,7 +149,7 @@ def _steps(root: Any, tree: Any, branches: frozenset[str], plan: ReadPlan, spec:
     aliases = {f"rootml_expr_{i}": s for i, s in enumerate(sources) if s not in branches}
     field_of = {s: a for a, s in aliases.items()} | {s: s for s in sources if s in branches}
     iterator = tree.iterate(list(field_of.values()), aliases=aliases, step_size=spec.step_size, library="ak",
-                            how=dict, report=True)
+                            how=dict, report=True, decompression_executor=_DECOMPRESSION)
     with root:
         while True:
             with _reading(file):

@@ -16,7 +16,7 @@ SAMPLE_KEYS: frozenset[str] = frozenset({
     "label", "labels", "event_id", "step_size",
 })
 CONSTITUENT_KEYS: frozenset[str] = frozenset({"branches", "jet_index", "candidate_index", "refs", "collections"})
-DEFAULT_ROOT_STEP = "100 MB"
+DEFAULT_ROOT_STEP = "20 MB"
 DEFAULT_HDF5_STEP = 20_000
 _MEMORY_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*[kMG]?B\s*$")
 
