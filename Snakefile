@@ -14,9 +14,19 @@ validate(config, "config/schema.yaml")
 include: "rules/common.smk"
 include: "rules/generate.smk"
 include: "rules/ingest.smk"
+include: "rules/preprocess.smk"
+include: "rules/train.smk"
+include: "rules/prune.smk"
+include: "rules/evaluate.smk"
+include: "rules/rank.smk"
 
 
 rule all:
     input:
         ingested_files(),
+        "results/plots/jet_images.png",
+        expand("results/models/{model}/metrics.json", model=MODEL_RUNS),
+        "results/plots/pruning.png",
+        "results/evaluation/metrics.md",
+        expand("results/ranking/{model}/ranking.json", model=RANKED_RUNS),
     default_target: True

@@ -3,10 +3,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from rootml.config import check_config, generated_samples, sample_chunks, sample_files  # noqa: E402
+from rootml.config import (  # noqa: E402
+    check_config, generated_samples, model_representations, model_runs, sample_chunks, sample_files,
+)
 
 check_config(config)
 GENERATED = generated_samples(config)
+MODEL_RUNS = model_runs(config)
+SPLITS = ("train", "val", "test")
 
 
 def ingest_input(wildcards) -> str:

@@ -49,3 +49,30 @@ def sample_chunks(config: Mapping[str, Any], name: str) -> list[str]:
     sample = config["samples"][name]
     n = sample["generate"]["chunks"] if "generate" in sample else len(sample_files(config, name))
     return [f"{i:04d}" for i in range(n)]
+
+
+# the prepared representation each model input key is stored in (data/prepared/{split}/{representation}.h5)
+REPRESENTATION_OF_INPUT: dict[str, str] = {
+    "highlevel": "highlevel", "image": "images", "features": "particles", "points": "particles",
+    "vectors": "particles", "mask": "particles",
+}
+
+
+def model_runs(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every training run: a model entry's name, or name_s{i} for each of its `seeds` copies, -> its entry."""
+    runs = {}
+    for name, entry in config.get("models", {}).items():
+        copies = entry.get("seeds", 1)
+        for index in range(copies):
+            runs[name if copies == 1 else f"{name}_s{index}"] = {**entry, "model": name, "seed_index": index}
+    return runs
+
+
+def model_representations(entry: Mapping[str, Any]) -> list[str]:
+    """The prepared representations a model entry reads (its family's input, plus particles for all particle keys)."""
+    from rootml.models import MODEL_FAMILIES
+    from rootml.models.common import resolve_hparams
+
+    family = MODEL_FAMILIES[entry["family"]]
+    hparams = resolve_hparams(family.hparams, entry.get("hparams", {}), f"models.{entry.get('model', '?')}")
+    return [REPRESENTATION_OF_INPUT[family.input_of(hparams)]]

@@ -1,0 +1,221 @@
+"""Evaluation of all trained models: metrics tables (metrics.csv, metrics.md) and every evaluation figure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rootml.errors import ConfigError, InputError
+from rootml.evaluation.metrics import (
+    DEFAULT_EFFICIENCIES, N_BOOTSTRAP, anomaly_metrics, anomaly_scores, classification_metrics, jet_weights, percent,
+    regression_metrics, roc, sculpting_jsd, selection_threshold, signal_vs_background, validate_groups,
+)
+from rootml.evaluation.results import ModelResults, load_model_results
+from rootml.evaluation.tables import metrics_table, write_tables
+from rootml.plotting.anomaly import plot_anomaly
+from rootml.plotting.confusion import plot_confusion
+from rootml.plotting.curves import plot_training_curves
+from rootml.plotting.inputs import FEATURE_LABELS
+from rootml.plotting.regression import plot_regression
+from rootml.plotting.roc import plot_rejection
+from rootml.plotting.sculpting import plot_sculpting
+from rootml.plotting.scores import Sample, plot_score_distributions
+from rootml.seeds import derive_seed
+
+FIGURES_DIR = "figures"
+N_SCULPTING_BINS = 40
+SCULPTING_QUANTILES = (0.005, 0.995)  # default axis of the sculpting figure: this central range of the background
+
+
+def expected_figures(
+    models: Mapping[str, Mapping[str, Any]], signal: Sequence[str], background: Sequence[str],
+    efficiencies: Sequence[float] = DEFAULT_EFFICIENCIES, reference: str | None = None,
+    sculpting_observable: str = "jet_mass",
+) -> dict[str, str]:
+    """Figure stem (under figures/, no suffix) -> caption, for models given as name -> config entry (family, task,
+    target, background): exactly the figures evaluate_models writes."""
+    groups = f"{', '.join(signal)} vs {', '.join(background)}"
+    classifiers = [name for name, entry in models.items() if entry.get("task", "classification") == "classification"]
+    figures: dict[str, str] = {}
+    if classifiers:
+        figures["roc"] = (f"Background rejection 1/ε_B against signal efficiency ε_S ({groups}) of every classifier, "
+                          f"with binomial uncertainty bands; lower panel: ratio to {reference or classifiers[0]}.")
+        for efficiency in efficiencies:
+            figures[f"sculpting_eff{percent(efficiency)}"] = (
+                f"Background ({', '.join(background)}) {sculpting_observable} distribution (unit area) before and "
+                f"after each classifier's cut at {percent(efficiency)}% signal efficiency, jets beyond the axis in the edge "
+                "bins; legend: Jensen-Shannon divergence to the inclusive distribution.")
+    for name, entry in models.items():
+        task = entry.get("task", "classification")
+        if task == "classification":
+            figures[f"scores_{name}"] = (
+                f"{name}: {groups} discriminant per class, test (points) over train (filled), unit area; legend: "
+                "Kolmogorov-Smirnov p-value of train vs test (overtraining check).")
+            figures[f"confusion_{name}"] = (
+                f"{name}: confusion matrix of the most probable class on the test split, normalised per true class.")
+        elif task == "anomaly":
+            figures[f"anomaly_{name}"] = (
+                f"{name}: reconstruction error per class (left); background rejection of the error against signal "
+                "efficiency, per signal class and combined (right).")
+        figures[f"training_{name}"] = (f"{name}: training and validation loss, validation accuracy and AUC, and "
+                                       "learning rate per epoch (per boosting round for BDTs).")
+    for target in dict.fromkeys(e["target"] for e in models.values() if e.get("task") == "regression"):
+        figures[f"regression_{target}"] = (
+            f"Regression of {target}: residual distribution (left); response prediction/true in bins of the true "
+            "value, median and 15.9-84.1% band (right).")
+    return figures
+
+
+def samples_per_class(frame: pd.DataFrame, scores: np.ndarray, rows: np.ndarray, classes: Sequence[str],
+                      names: Sequence[str], weighted: bool) -> dict[str, Sample]:
+    """(scores, weights) of the jets of each class in `names`; `scores` belong to the table rows `rows`."""
+    labels = frame["label"].to_numpy()[rows]
+    weight = jet_weights(frame, weighted)[rows]
+    return {name: (scores[labels == classes.index(name)], weight[labels == classes.index(name)]) for name in names}
+
+
+def sculpting_edges(values: np.ndarray, value_range: Sequence[float] | None) -> np.ndarray:
+    """Bin edges of the sculpting figure: `value_range`, or the central range of the background values."""
+    low, high = value_range if value_range is not None else np.quantile(values, SCULPTING_QUANTILES)
+    return np.linspace(low, high if high > low else low + 1.0, N_SCULPTING_BINS + 1)
+
+
+def check_options(results: Mapping[str, ModelResults], classes: Sequence[str], signal: Sequence[str],
+                  background: Sequence[str], efficiencies: Sequence[float], reference: str | None,
+                  sculpting_observable: str) -> None:
+    """Check the evaluate.* options against the classes and the loaded models."""
+    validate_groups(classes, signal, background)
+    if not efficiencies or not all(0 < e < 1 for e in efficiencies):
+        raise ConfigError("evaluate.efficiencies", f"need signal efficiencies in (0, 1), got {list(efficiencies)}")
+    classifiers = [name for name, r in results.items() if r.task == "classification"]
+    if reference is not None and reference not in classifiers:
+        raise ConfigError("evaluate.reference_model", f"'{reference}' is not a classifier among {classifiers}")
+    column = f"obs_{sculpting_observable}"
+    for name in classifiers:
+        if column not in results[name].test.columns:
+            raise InputError(f"no observer column for the sculpting figure of model '{name}'", branch=column)
+
+
+def sculpting_figures(
+    results: Mapping[str, ModelResults], rows: Mapping[str, dict[str, Any]], classes: Sequence[str],
+    signal: Sequence[str], background: Sequence[str], efficiencies: Sequence[float], weighted: bool, observable: str,
+    value_range: Sequence[float] | None, figures_dir: Path,
+) -> list[Path]:
+    """One sculpting figure per signal efficiency over all classifiers; adds jsd_{pct} to each classifier's row."""
+    scores = {name: signal_vs_background(r.test, classes, signal, background, weighted=weighted)
+              for name, r in results.items() if r.task == "classification"}
+    first = next(iter(scores))
+    frame = results[first].test
+    for name in scores:
+        if not np.array_equal(results[name].test["event_id"].to_numpy(), frame["event_id"].to_numpy()):
+            raise InputError(f"test predictions of '{name}' and '{first}' hold different jets; the sculpting figure "
+                             "compares cuts on the same jets",
+                             file=str(results[name].directory / "predictions_test.parquet"))
+    background_rows = scores[first].rows[~scores[first].is_signal]
+    values = frame[f"obs_{observable}"].to_numpy(np.float64)[background_rows]
+    weight = scores[first].background_weight
+    edges = sculpting_edges(values, value_range)
+    written = []
+    for efficiency in efficiencies:
+        passed = {}
+        for name, s in scores.items():
+            passed[name] = s.score[~s.is_signal] >= selection_threshold(s, efficiency)
+            rows[name][f"jsd_{percent(efficiency)}"] = sculpting_jsd(values, weight, passed[name], edges)
+        written += plot_sculpting(values, weight, passed, figures_dir / f"sculpting_eff{percent(efficiency)}",
+                                  edges=edges, efficiency=efficiency, xlabel=FEATURE_LABELS.get(observable, observable),
+                                  background_label=", ".join(background))
+    return written
+
+
+def model_figures(result: ModelResults, classes: Sequence[str], signal: Sequence[str], background: Sequence[str],
+                  weighted: bool, figures_dir: Path) -> list[Path]:
+    """The figures of one model: training curves, and scores + confusion (classifier) or anomaly figure."""
+    name = result.name
+    written = plot_training_curves(result.history, figures_dir / f"training_{name}", title=name,
+                                   x_label="Boosting round" if result.family == "bdt" else "Epoch")
+    if result.task == "classification":
+        groups = [*signal, *background]
+        test = signal_vs_background(result.test, classes, signal, background, weighted=weighted)
+        train = signal_vs_background(result.train, classes, signal, background, weighted=weighted)
+        written += plot_score_distributions(
+            samples_per_class(result.test, test.score, test.rows, classes, groups, weighted),
+            figures_dir / f"scores_{name}",
+            train=samples_per_class(result.train, train.score, train.rows, classes, groups, weighted),
+            xlabel=f"Discriminant {', '.join(signal)} vs {', '.join(background)}", title=name)
+        written += plot_confusion(result.test["label"].to_numpy(),
+                                  result.test[[f"score_{c}" for c in classes]].to_numpy(), classes,
+                                  figures_dir / f"confusion_{name}", weight=jet_weights(result.test, weighted),
+                                  title=name)
+    elif result.task == "anomaly":
+        model_background = result.config["background"]
+        curves = {("all signal" if key == "all" else key): roc(s)
+                  for key, s in anomaly_scores(result.test, classes, model_background, weighted=weighted).items()}
+        error = result.test["anomaly_score"].to_numpy(np.float64)
+        written += plot_anomaly(
+            samples_per_class(result.test, error, np.arange(len(error)), classes, classes, weighted), curves,
+            figures_dir / f"anomaly_{name}", title=name, background_label=", ".join(model_background))
+    return written
+
+
+def model_metrics(result: ModelResults, classes: Sequence[str], signal: Sequence[str], background: Sequence[str],
+                  efficiencies: Sequence[float], weighted: bool, n_bootstrap: int, seed: int) -> dict[str, Any]:
+    """family, task and the test metrics of the model's task (with target or background where they apply)."""
+    test = result.test
+    row: dict[str, Any] = {"family": result.family, "task": result.task}
+    if result.task == "classification":
+        row.update(classification_metrics(test, classes, signal, background, efficiencies=efficiencies,
+                                          weighted=weighted, n_bootstrap=n_bootstrap, seed=seed))
+    elif result.task == "regression":
+        row["target"] = result.config["target"]
+        row.update(regression_metrics(test["prediction"], test["target"], jet_weights(test, weighted),
+                                      n_bootstrap=n_bootstrap, seed=seed))
+    else:
+        row["background"] = ",".join(result.config["background"])
+        row.update(anomaly_metrics(test, classes, result.config["background"], efficiencies=efficiencies,
+                                   weighted=weighted, n_bootstrap=n_bootstrap, seed=seed))
+    return row
+
+
+def evaluate_models(
+    model_dirs: Mapping[str, str | Path], classes: Sequence[str], signal: Sequence[str], background: Sequence[str],
+    out_dir: str | Path, *, efficiencies: Sequence[float] = DEFAULT_EFFICIENCIES, reference: str | None = None,
+    weighted: bool = False, n_bootstrap: int = N_BOOTSTRAP, seed: int = 0, sculpting_observable: str = "jet_mass",
+    sculpting_range: Sequence[float] | None = None,
+) -> dict[str, Any]:
+    """Write out_dir/metrics.csv, out_dir/metrics.md and out_dir/figures/*.{pdf,png} for the models (name -> dir).
+
+    Returns {"metrics": DataFrame (one row per model), "tables": [csv, md paths], "figures": {stem: caption}} where
+    each stem (a path without suffix) has a .pdf and a .png.
+    """
+    if not model_dirs:
+        raise ValueError("no models to evaluate")
+    classes = list(classes)
+    results = {name: load_model_results(name, path, classes) for name, path in model_dirs.items()}
+    check_options(results, classes, signal, background, efficiencies, reference, sculpting_observable)
+    figures_dir = Path(out_dir) / FIGURES_DIR
+    rows = {name: model_metrics(result, classes, signal, background, efficiencies, weighted, n_bootstrap,
+                                derive_seed(seed, "evaluate", name)) for name, result in results.items()}
+    curves = {name: roc(signal_vs_background(r.test, classes, signal, background, weighted=weighted))
+              for name, r in results.items() if r.task == "classification"}
+    if curves:
+        plot_rejection(curves, figures_dir / "roc", reference=reference, signal_label=", ".join(signal),
+                       background_label=", ".join(background))
+        sculpting_figures(results, rows, classes, signal, background, efficiencies, weighted, sculpting_observable,
+                          sculpting_range, figures_dir)
+    for result in results.values():
+        model_figures(result, classes, signal, background, weighted, figures_dir)
+    for target in dict.fromkeys(r.config["target"] for r in results.values() if r.task == "regression"):
+        tables = {name: r.test for name, r in results.items()
+                  if r.task == "regression" and r.config["target"] == target}
+        plot_regression(tables, figures_dir / f"regression_{target}", target_label=FEATURE_LABELS.get(target, target),
+                        weighted=weighted)
+    table = metrics_table(rows)
+    table_paths = write_tables(table, out_dir, classes, signal, background, efficiencies)
+    captions = expected_figures({name: r.config for name, r in results.items()}, signal, background, efficiencies,
+                                reference, sculpting_observable)
+    return {"metrics": table, "tables": table_paths,
+            "figures": {figures_dir / stem: caption for stem, caption in captions.items()}}

@@ -1,0 +1,83 @@
+"""Metrics tables of all models: one pandas DataFrame (metrics.csv) and its markdown rendering (metrics.md) with a
+table per task, values written as value +- uncertainty."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rootml.atomic import atomic_output
+from rootml.evaluation.metrics import percent
+
+FIRST_COLUMNS: tuple[str, ...] = ("model", "family", "task")
+
+
+def metrics_table(rows: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per model (name -> metrics incl. family and task), model/family/task first, other columns sorted."""
+    frame = pd.DataFrame([{"model": name, **row} for name, row in rows.items()])
+    others = sorted(column for column in frame.columns if column not in FIRST_COLUMNS)
+    return frame[[column for column in FIRST_COLUMNS if column in frame.columns] + others]
+
+
+def format_with_error(value: float, error: float | None = None) -> str:
+    """'value ± error' rounded to two significant digits of the error; 4 significant digits without one."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if error is None or not math.isfinite(error) or error <= 0 or not math.isfinite(value):
+        return f"{value:.4g}"
+    decimals = max(0, 1 - math.floor(math.log10(error)))
+    return f"{value:.{decimals}f} ± {error:.{decimals}f}"
+
+
+def display_frame(table: pd.DataFrame, headers: Mapping[str, str]) -> pd.DataFrame:
+    """Strings of the columns in `headers` (column -> header) that have values, each with its *_err when present."""
+    out = pd.DataFrame({"Model": table["model"]})
+    for column, header in headers.items():
+        if column not in table.columns or table[column].isna().all():
+            continue
+        errors = table[f"{column}_err"] if f"{column}_err" in table.columns else [None] * len(table)
+        out[header] = [value if isinstance(value, str) else format_with_error(value, None if pd.isna(err) else err)
+                       for value, err in zip(table[column], errors)]
+    return out
+
+
+def markdown_tables(table: pd.DataFrame, classes: Sequence[str], signal: Sequence[str], background: Sequence[str],
+                    efficiencies: Sequence[float]) -> str:
+    """Markdown with one table per task present (and the one-vs-rest AUC per class of the classifiers)."""
+    rejections = {f"rejection_{percent(e)}": rf"1/ε_B at ε_S = {percent(e)}%" for e in efficiencies}
+    jsds = {f"jsd_{percent(e)}": f"mass JSD at ε_S = {percent(e)}%" for e in efficiencies}
+    sections = {
+        "classification": (f"Classification: {', '.join(signal)} vs {', '.join(background)}",
+                           {"family": "Family", "auc_sb": "AUC", **rejections, "accuracy": "Accuracy",
+                            "auc_macro": "AUC (macro one-vs-rest)", **jsds}),
+        "regression": ("Regression", {"family": "Family", "target": "Target", "mse": "MSE", "bias": "Bias",
+                                      "resolution": "Resolution"}),
+        "anomaly": ("Anomaly detection: non-background classes vs background",
+                    {"family": "Family", "background": "Background", "auc_sb": "AUC", **rejections,
+                     **{f"auc_{name}": f"AUC {name}" for name in classes}}),
+    }
+    parts = ["# Model metrics (test split)"]
+    for task, (heading, headers) in sections.items():
+        rows = table[table["task"] == task]
+        if rows.empty:
+            continue
+        parts += [f"## {heading}", display_frame(rows, headers).to_markdown(index=False)]
+        if task == "classification":
+            per_class = display_frame(rows, {f"auc_{name}": name for name in classes})
+            parts += ["## One-vs-rest AUC per class", per_class.to_markdown(index=False)]
+    return "\n\n".join(parts) + "\n"
+
+
+def write_tables(table: pd.DataFrame, out_dir: str | Path, classes: Sequence[str], signal: Sequence[str],
+                 background: Sequence[str], efficiencies: Sequence[float]) -> list[Path]:
+    """Write metrics.csv and metrics.md into `out_dir`, atomically; return their paths."""
+    out_dir = Path(out_dir)
+    with atomic_output(out_dir / "metrics.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    with atomic_output(out_dir / "metrics.md") as tmp:
+        tmp.write_text(markdown_tables(table, classes, signal, background, efficiencies))
+    return [out_dir / "metrics.csv", out_dir / "metrics.md"]

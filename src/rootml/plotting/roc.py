@@ -1,0 +1,77 @@
+"""The ROC figure: background rejection 1/eps_B against signal efficiency for several taggers on a log axis, with
+binomial uncertainty bands and a ratio panel to a reference tagger."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from rootml.evaluation.metrics import RocCurve, rejection_at
+from rootml.plotting.style import save_figure, use_style
+
+FIGURE_INCHES = (8.0, 8.5)
+N_POINTS = 200
+EFFICIENCY_LABEL = r"Signal efficiency $\varepsilon_{\mathrm{S}}$"
+REJECTION_LABEL = r"Background rejection $1/\varepsilon_{\mathrm{B}}$"
+
+
+def efficiency_grid(efficiency_range: tuple[float, float]) -> np.ndarray:
+    """Signal efficiencies at which the curves are drawn."""
+    low, high = efficiency_range
+    if not 0 < low < high <= 1:
+        raise ValueError(f"efficiency_range must satisfy 0 < low < high <= 1, got {efficiency_range}")
+    return np.linspace(low, high, N_POINTS)
+
+
+def draw_rejection(ax: Axes, curve: RocCurve, grid: np.ndarray, label: str) -> tuple[np.ndarray, np.ndarray, str]:
+    """Draw one rejection curve with its uncertainty band; return rejection, uncertainty and the line colour."""
+    rejection, error = rejection_at(curve, grid)
+    finite = np.isfinite(rejection) & np.isfinite(error)  # no background left at low efficiency: nothing to draw
+    x, y, dy = grid[finite], rejection[finite], error[finite]
+    (line,) = ax.plot(x, y, label=label, linewidth=2)
+    ax.fill_between(x, y - dy, y + dy, color=line.get_color(), alpha=0.25, linewidth=0)
+    return rejection, error, line.get_color()
+
+
+def plot_rejection(
+    curves: Mapping[str, RocCurve], out_stem: str | os.PathLike[str], *, reference: str | None = None,
+    signal_label: str = "signal", background_label: str = "background",
+    efficiency_range: tuple[float, float] = (0.1, 1.0),
+) -> list[Path]:
+    """Rejection vs signal efficiency of each tagger (name -> ROC) and its ratio to `reference` (default: the first)."""
+    if not curves:
+        raise ValueError("no ROC curves to plot")
+    reference = next(iter(curves)) if reference is None else reference
+    if reference not in curves:
+        raise ValueError(f"reference model '{reference}' is not among the curves {list(curves)}")
+    grid = efficiency_grid(efficiency_range)
+    use_style()
+    fig = Figure(figsize=FIGURE_INCHES, layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
+    drawn = {name: draw_rejection(top, curve, grid, name) for name, curve in curves.items()}
+    top.plot(grid, 1.0 / grid, color="grey", linestyle="--", label="Random")
+    top.set_yscale("log")
+    top.set_ylabel(REJECTION_LABEL)
+    top.legend(title=f"{signal_label} vs {background_label}", fontsize="small", title_fontsize="small")
+    reference_rejection = drawn[reference][0]
+    highest = 1.0
+    for rejection, error, color in drawn.values():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = rejection / reference_rejection
+            band = ratio * error / rejection
+        finite = np.isfinite(ratio) & np.isfinite(band)
+        bottom.plot(grid[finite], ratio[finite], color=color, linewidth=2)
+        highest = max(highest, float(ratio[finite].max(initial=0.0)))
+        bottom.fill_between(grid[finite], (ratio - band)[finite], (ratio + band)[finite], color=color, alpha=0.25,
+                            linewidth=0)
+    bottom.axhline(1.0, color="black", linewidth=0.8)
+    bottom.set_ylim(0.0, 1.2 * highest)  # the curves set the range; wide bands at low efficiency are cut
+    bottom.set_ylabel(f"Ratio to {reference}", fontsize="small")
+    bottom.set_xlabel(EFFICIENCY_LABEL)
+    bottom.set_xlim(*efficiency_range)
+    return save_figure(fig, out_stem)

@@ -1,0 +1,186 @@
+"""prune_model: a trained-model directory -> pruning table, pruned weights, checked ONNX file and latency table."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from rootml.atomic import atomic_output
+from rootml.errors import ConfigError, InputError
+from rootml.pruning.latency import Backend, Timing, latency_table, take_rows
+from rootml.pruning.onnx_export import PARTICLE_AXIS, PARTICLE_INPUTS, check_onnx, export_onnx
+from rootml.pruning.prune import DEFAULT_MODULE_TYPES, PruningStep, iterative_prune
+from rootml.seeds import derive_seed
+from rootml.training import TrainedModel, load_trained
+from rootml.training.data import SplitReader
+from rootml.training.device import configure_threads
+from rootml.training.inference import collect, torch_forward
+from rootml.training.records import write_json
+from rootml.training.settings import TrainingSettings
+from rootml.training.trainer import FitSetup, fit
+
+log = logging.getLogger(__name__)
+
+# The `pruning` config block and its defaults (config/schema.yaml documents each key).
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "sparsities": [0.5, 0.75, 0.9],
+    "module_types": list(DEFAULT_MODULE_TYPES),
+    "fine_tune_epochs": 1,
+    "fine_tune_lr": None,
+    "metric": None,
+    "eval_split": "test",
+    "max_eval_jets": None,
+    "onnx_atol": 1e-4,
+    "onnx_opset": None,
+    "latency_batches": [1, 1024],
+    "latency_warmup": 3,
+    "latency_repeats": 50,
+    "latency_budget_s": 10.0,
+    "num_threads": None,
+}
+# Metric followed against sparsity when `metric` is null: the headline test metric of each task.
+TASK_METRICS = {"classification": "auc", "anomaly": "auc", "regression": "resolution"}
+EVAL_BATCH = 1024
+ONNX_EXAMPLE_JETS = 4  # jets in the export example (>= 2 keeps the batch axis symbolic)
+ONNX_CHECK_JETS = 64
+
+
+def resolve_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """`settings` over DEFAULT_SETTINGS; ConfigError names pruning.<key> for an unknown key."""
+    unknown = sorted(set(settings) - set(DEFAULT_SETTINGS))
+    if unknown:
+        raise ConfigError(f"pruning.{unknown[0]}", f"unknown pruning setting; known: {sorted(DEFAULT_SETTINGS)}")
+    return {**DEFAULT_SETTINGS, **settings}
+
+
+def fewer_particles(inputs: Mapping[str, np.ndarray], n_particles: int) -> dict[str, np.ndarray]:
+    """The inputs with only the first `n_particles` slots of each particle input (other inputs unchanged)."""
+    return {key: np.ascontiguousarray(value[..., :n_particles]) if key in PARTICLE_INPUTS else value
+            for key, value in inputs.items()}
+
+
+def evaluator(
+    trained: TrainedModel, reader: SplitReader, metric: str, max_rows: int | None,
+) -> Callable[[nn.Module], float]:
+    """evaluate(model) -> the objective's `metric` of `model` on `reader`'s split (first `max_rows` jets)."""
+    objective = trained.objective
+    meta_keys = ["label", "weight", *([objective.target_key] if objective.target_key else [])]
+
+    def evaluate(model: nn.Module) -> float:
+        """Run the model over the split and compute the metric."""
+        model.eval()
+        collected = collect(torch_forward(model, objective, trained.device), reader, trained.input_keys, meta_keys,
+                            EVAL_BATCH, max_rows=max_rows)
+        metrics = objective.metrics(collected.outputs, collected.meta)
+        if metric not in metrics:
+            raise ConfigError("pruning.metric", f"'{metric}' is not a metric of a {objective.task} model; "
+                                                f"known: {sorted(metrics)}")
+        value = metrics[metric]
+        if value is None:
+            raise InputError(f"metric '{metric}' is undefined on the {reader.split} split (a class is missing)",
+                             file=", ".join(map(str, reader.paths)))
+        return float(value)
+
+    return evaluate
+
+
+def fine_tuner(
+    trained: TrainedModel, readers: Mapping[str, SplitReader], settings: TrainingSettings, scratch: Path,
+) -> Callable[[nn.Module], None]:
+    """fine_tune(model) -> None: `settings.epochs` epochs of the trainer on the pruned model (masks stay applied)."""
+    name = trained.config["name"]
+    steps = itertools.count(1)
+
+    def fine_tune(model: nn.Module) -> None:
+        """Train in place with the model's objective; the trainer keeps the best validation epoch."""
+        step = next(steps)
+        setup = FitSetup(trained.objective, settings, readers["train"], readers["val"], trained.device,
+                         derive_seed(trained.config["seed"], "prune", step), scratch / f"step{step}.pt",
+                         f"{name}/prune/{step}", f"{name} fine-tune {step}", progress=False)
+        fit(model, setup)
+
+    return fine_tune
+
+
+def prune_trained(
+    trained: TrainedModel, readers: Mapping[str, SplitReader], options: Mapping[str, Any], metric: str, scratch: Path,
+) -> tuple[list[PruningStep], nn.Module]:
+    """Run the pruning schedule of `options` on the trained model (in place), fine-tuning unless 0 epochs."""
+    fine_tune = None
+    if options["fine_tune_epochs"] > 0:
+        overrides = {"epochs": options["fine_tune_epochs"], "warmup_epochs": 0,
+                     **({"lr": options["fine_tune_lr"]} if options["fine_tune_lr"] else {})}
+        fine_tune = fine_tuner(trained, readers, TrainingSettings.resolve(trained.config["training"], overrides,
+                                                                          "pruning"), scratch)
+    evaluate = evaluator(trained, readers[options["eval_split"]], metric, options["max_eval_jets"])
+    return iterative_prune(trained.model, options["sparsities"], evaluate, fine_tune, options["module_types"])
+
+
+def export_checked(model: nn.Module, inputs: Mapping[str, np.ndarray], path: Path, name: str,
+                   options: Mapping[str, Any]) -> float:
+    """Export `model` to ONNX and check it on real jets, also with fewer particle slots; the max |difference|."""
+    export_onnx(model, take_rows(inputs, ONNX_EXAMPLE_JETS), path, name=name, opset=options["onnx_opset"])
+    check = take_rows(inputs, ONNX_CHECK_JETS)
+    slots = [value.shape[PARTICLE_AXIS] for key, value in check.items() if key in PARTICLE_INPUTS]
+    batches = [check] + ([fewer_particles(check, slots[0] // 2 + 1)] if slots and slots[0] > 2 else [])
+    return max(check_onnx(path, model, batch, name=name, atol=options["onnx_atol"]) for batch in batches)
+
+
+def prune_model(model_dir: Path, data_dir: Path, out_dir: Path, settings: Mapping[str, Any]) -> None:
+    """Prune a trained torch model step by step, export and check it as ONNX, time it; write out_dir.
+
+    Writes pruning.csv / pruning.json (metric vs measured sparsity), model_pruned.pt (state_dict of the
+    last step, zeros in place), model.onnx (the pruned model) and latency.csv (dense, pruned, onnxruntime).
+    """
+    model_dir, data_dir, out_dir = Path(model_dir), Path(data_dir), Path(out_dir)
+    options = resolve_settings(settings)
+    configure_threads(options["num_threads"])
+    trained = load_trained(model_dir)
+    config = trained.config
+    name = config["name"]
+    if not isinstance(trained.model, nn.Module):
+        raise ConfigError(f"models.{config.get('model', name)}.family",
+                          f"only torch models can be pruned, model '{name}' is a '{config['family']}'")
+    metric = options["metric"] or TASK_METRICS[trained.objective.task]
+    splits = sorted({"train", "val", options["eval_split"]})
+    readers = {split: SplitReader(data_dir, split, config["inputs"], config["training"]["max_jets_in_memory"])
+               for split in splits}
+    dense = copy.deepcopy(trained.model)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".fine_tune_", dir=out_dir) as scratch:
+        table, pruned = prune_trained(trained, readers, options, metric, Path(scratch))
+    for row in table:
+        log.info("%s: sparsity %.4f (target %.2f): %s %.5f, %d of %d parameters non-zero", name, row.sparsity,
+                 row.target_sparsity, metric, row.metric, row.n_nonzero, row.n_parameters)
+    pruned = pruned.cpu().eval()
+    with atomic_output(out_dir / "model_pruned.pt") as tmp:
+        torch.save(pruned.state_dict(), tmp)
+
+    n_inputs = max(ONNX_CHECK_JETS, *options["latency_batches"])
+    batch = next(readers[options["eval_split"]].batches(list(pruned.input_keys), n_inputs, max_rows=n_inputs))
+    inputs = {key: batch[key].astype(np.float32) for key in pruned.input_keys}
+    difference = export_checked(pruned, inputs, out_dir / "model.onnx", name, options)
+
+    timing = Timing(options["latency_warmup"], options["latency_repeats"], options["latency_budget_s"])
+    backends = [Backend("torch_dense", dense), Backend("torch_pruned", pruned),
+                Backend("onnxruntime", pruned, out_dir / "model.onnx")]
+    latency = latency_table(name, backends, inputs, batch_sizes=options["latency_batches"], timing=timing)
+    with atomic_output(out_dir / "latency.csv") as tmp:
+        latency.to_csv(tmp, index=False)
+    steps = [row.as_dict() for row in table]
+    with atomic_output(out_dir / "pruning.csv") as tmp:
+        pd.DataFrame(steps).to_csv(tmp, index=False)
+    write_json({"model": name, "family": config["family"], "task": trained.objective.task, "metric": metric,
+                "eval_split": options["eval_split"], "steps": steps, "onnx_max_abs_diff": difference,
+                "settings": options}, out_dir / "pruning.json")
+    log.info("%s: ONNX max |diff| %.3g; latency\n%s", name, difference, latency.to_string(index=False))

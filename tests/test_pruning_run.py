@@ -1,0 +1,123 @@
+"""prune_model end to end: a model trained on prepared files -> pruning table, pruned weights, ONNX, latency."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import onnxruntime as ort
+import pandas as pd
+import pytest
+import torch
+
+from rootml.errors import ConfigError
+from rootml.models import build_model
+from rootml.pruning.run import prune_model
+from rootml.training import train_model
+from rootml.training.device import DEVICE_VARIABLE
+
+CLASSES = ["q", "t"]
+N_SLOTS, N_FEATURES, N_HIGHLEVEL = 12, 4, 5
+OBSERVERS = ("jet_pt", "jet_eta", "jet_mass", "jet_sdmass", "jet_energy")
+FAST = {"latency_batches": [1, 32], "latency_warmup": 1, "latency_repeats": 3, "latency_budget_s": 0.2}
+
+
+def write_split(data_dir: Path, split: str, n: int, seed: int) -> None:
+    """particles.h5 and highlevel.h5 of one split as the prepare stage writes them; class 1 is shifted up."""
+    rng = np.random.default_rng(seed)
+    label = np.arange(n) % 2
+    n_real = rng.integers(3, N_SLOTS + 1, n)
+    mask = np.arange(N_SLOTS)[None, :] < n_real[:, None]
+    shift = 0.8 * label[:, None, None]
+    features = ((rng.normal(size=(n, N_FEATURES, N_SLOTS)) + shift) * mask[:, None, :]).astype(np.float32)
+    common = {"label": label.astype(np.int64), "weight": np.ones(n, np.float32),
+              "event_id": np.arange(n, dtype=np.int64) + 10_000 * seed,
+              **{f"obs_{name}": rng.uniform(10, 600, n).astype(np.float32) for name in OBSERVERS}}
+    files = {
+        "particles": {"features": features, "mask": mask,
+                      "points": (rng.normal(0, 0.3, (n, 2, N_SLOTS)) * mask[:, None, :]).astype(np.float32),
+                      "vectors": (rng.uniform(1, 50, (n, 4, N_SLOTS)) * mask[:, None, :]).astype(np.float32)},
+        "highlevel": {"highlevel": (rng.normal(size=(n, N_HIGHLEVEL)) + 0.8 * label[:, None]).astype(np.float32)},
+    }
+    (data_dir / split).mkdir(parents=True, exist_ok=True)
+    for representation, datasets in files.items():
+        with h5py.File(data_dir / split / f"{representation}.h5", "w") as h5:
+            for key, values in {**common, **datasets}.items():
+                h5.create_dataset(key, data=values, chunks=(min(n, 64), *values.shape[1:]), compression="gzip")
+            h5.attrs["classes"] = json.dumps(CLASSES)
+            h5.attrs["split"] = split
+            names = [f"part_{i}" for i in range(N_FEATURES)] if representation == "particles" else [
+                f"jet_{i}" for i in range(N_HIGHLEVEL)]
+            h5.attrs["feature_names"] = json.dumps(names)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Prepared data and a Deep Sets classifier trained on it for 3 epochs (CPU)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DEVICE_VARIABLE, "cpu")
+        root = tmp_path_factory.mktemp("prune_run")
+        for seed, (split, n) in enumerate((("train", 600), ("val", 200), ("test", 200))):
+            write_split(root / "prepared", split, n, seed)
+        entry = {"family": "deepsets", "hparams": {"phi_sizes": [32, 32], "f_sizes": [32]}}
+        config = {"seed": 5, "classes": CLASSES,
+                  "training": {"epochs": 3, "batch_size": 64, "lr": 0.005, "num_threads": 1}}
+        train_model("ds", entry, config, root / "prepared", root / "models" / "ds", progress=False)
+    return root / "prepared", root / "models" / "ds"
+
+
+def test_prune_model_writes_every_output(trained: tuple[Path, Path], tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Table at each measured sparsity, pruned weights with their zeros, ONNX agreeing with them, latency rows."""
+    monkeypatch.setenv(DEVICE_VARIABLE, "cpu")
+    data_dir, model_dir = trained
+    out = tmp_path / "prune"
+    prune_model(model_dir, data_dir, out, {"sparsities": [0.5, 0.8], "fine_tune_epochs": 1, **FAST})
+    assert sorted(p.name for p in out.iterdir()) == [
+        "latency.csv", "model.onnx", "model_pruned.pt", "pruning.csv", "pruning.json"]
+
+    table = pd.read_csv(out / "pruning.csv")
+    assert list(table["target_sparsity"]) == [0.0, 0.5, 0.8]
+    assert np.all(np.abs(table["sparsity"] - table["target_sparsity"]) < 0.01)
+    assert table["metric"].iloc[0] == pytest.approx(json.loads((model_dir / "metrics.json").read_text())["auc"])
+    assert table["metric"].min() > 0.75  # the classes are separable; fine-tuned pruned models still see it
+    summary = json.loads((out / "pruning.json").read_text())
+    assert summary["metric"] == "auc" and summary["task"] == "classification"
+    assert summary["onnx_max_abs_diff"] <= 1e-4
+    assert [step["sparsity"] for step in summary["steps"]] == list(table["sparsity"])
+
+    model_config = json.loads((model_dir / "model_config.json").read_text())
+    model = build_model("deepsets", model_config["input_dims"], 2, **model_config["hparams"])
+    model.load_state_dict(torch.load(out / "model_pruned.pt", weights_only=True))
+    linear = torch.cat([m.weight.flatten() for m in model.modules() if isinstance(m, torch.nn.Linear)])
+    assert float((linear == 0).float().mean()) == pytest.approx(table["sparsity"].iloc[-1])
+    with h5py.File(data_dir / "test" / "particles.h5") as h5:
+        features, mask = h5["features"][:9], h5["mask"][:9][:, None, :].astype(np.float32)
+    with torch.no_grad():
+        expected = model.eval()(torch.from_numpy(features), torch.from_numpy(mask)).numpy()
+    got = ort.InferenceSession(out / "model.onnx").run(None, {"features": features, "mask": mask})[0]
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+
+    latency = pd.read_csv(out / "latency.csv")
+    assert sorted(set(zip(latency["backend"], latency["batch_size"]))) == [
+        (backend, batch) for backend in ("onnxruntime", "torch_dense", "torch_pruned") for batch in (1, 32)]
+    assert (latency["latency_ms"] > 0).all() and (latency["device"] == "cpu").all()
+    nonzero = latency.groupby("backend")["n_nonzero"].first()
+    assert nonzero["torch_pruned"] == nonzero["onnxruntime"] < 0.5 * nonzero["torch_dense"]
+
+
+def test_without_fine_tuning_and_bad_settings(trained: tuple[Path, Path], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """fine_tune_epochs 0 prunes without training; unknown keys or metrics raise ConfigError naming them."""
+    monkeypatch.setenv(DEVICE_VARIABLE, "cpu")
+    data_dir, model_dir = trained
+    prune_model(model_dir, data_dir, tmp_path / "plain", {"sparsities": [0.6], "fine_tune_epochs": 0,
+                                                          "metric": "accuracy", **FAST})
+    table = pd.read_csv(tmp_path / "plain" / "pruning.csv")
+    assert abs(table["sparsity"].iloc[-1] - 0.6) < 0.01 and 0.0 < table["metric"].iloc[-1] <= 1.0
+    with pytest.raises(ConfigError, match="pruning.sparsity"):
+        prune_model(model_dir, data_dir, tmp_path / "bad", {"sparsity": [0.5]})
+    with pytest.raises(ConfigError, match="'resolution' is not a metric of a classification model"):
+        prune_model(model_dir, data_dir, tmp_path / "bad", {"metric": "resolution", "fine_tune_epochs": 0, **FAST})
