@@ -19,14 +19,10 @@ include: "rules/train.smk"
 include: "rules/prune.smk"
 include: "rules/evaluate.smk"
 include: "rules/rank.smk"
+include: "rules/report.smk"
 
 
 rule all:
     input:
-        ingested_files(),
-        "results/plots/jet_images.png",
-        expand("results/models/{model}/metrics.json", model=MODEL_RUNS),
-        "results/plots/pruning.png",
-        "results/evaluation/metrics.md",
-        expand("results/ranking/{model}/ranking.json", model=RANKED_RUNS),
+        "results/summary.md",
     default_target: True

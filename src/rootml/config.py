@@ -74,5 +74,5 @@ def model_representations(entry: Mapping[str, Any]) -> list[str]:
     from rootml.models.common import resolve_hparams
 
     family = MODEL_FAMILIES[entry["family"]]
-    hparams = resolve_hparams(family.hparams, entry.get("hparams", {}), f"models.{entry.get('model', '?')}")
+    hparams = resolve_hparams(family.hparams, entry.get("hparams", {}), f"models.{entry.get('model', '?')}.hparams")
     return [REPRESENTATION_OF_INPUT[family.input_of(hparams)]]

@@ -1,4 +1,11 @@
-"""ParticleNet (Qu, Gouskos, arXiv:1902.08570): EdgeConv blocks on a dynamic kNN graph, as in weaver-core."""
+"""ParticleNet (Qu, Gouskos, arXiv:1902.08570): EdgeConv blocks on a dynamic kNN graph, as in weaver-core.
+
+Only real particles are computed. weaver runs every layer on all B*N*k slots of the padded clouds; here the
+real particles of a batch are packed into one (R, C) matrix and each EdgeConv acts on their R*k edges, with
+the same layers (1x1 convolutions = linear maps, batch norms, ReLU) applied as matrix products. This cuts the
+work by the padding fraction (often a third to a half), keeps BatchNorm statistics free of padding, and makes
+the output independent of padding in training mode as well as in eval mode.
+"""
 
 from __future__ import annotations
 
@@ -37,44 +44,68 @@ def knn(coords: torch.Tensor, mask: torch.Tensor, k: int) -> tuple[torch.Tensor,
     return index.clamp(max=n - 1), valid
 
 
-def neighbour_features(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """Edge features (B, 2C, N, k) = (x_i, x_j - x_i) from x (B, C, N), gathered via flat index arithmetic."""
-    batch, channels, n = x.shape
-    k = index.size(-1)
-    flat = (index + torch.arange(batch, device=x.device).view(-1, 1, 1) * n).reshape(-1)
-    # channel-major gather (weaver's get_graph_feature_v2): one index_select, the faster layout on CPU
-    neighbours = x.transpose(0, 1).reshape(channels, -1)[:, flat].view(channels, batch, n, k).transpose(0, 1)
-    centre = x.unsqueeze(-1).expand(-1, -1, -1, k)
-    return torch.cat((centre, neighbours - centre), dim=1)
+class Packing:
+    """The real particles of a padded batch (mask (B, 1, N)) as rows of one (R, C) matrix, and back."""
+
+    def __init__(self, mask: torch.Tensor) -> None:
+        """Index the real slots of `mask` in (jet, particle) order."""
+        self.mask = mask
+        self.batch, _, self.n = mask.shape
+        self.real = mask.reshape(-1) > 0  # (B*N,)
+        self.slots = self.real.nonzero().squeeze(1)  # (R,) flat slot of every real particle
+        self.row = torch.cumsum(self.real.long(), dim=0) - 1  # packed row of every real slot
+
+    def pack(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, N) -> (R, C): the real particles' channels."""
+        rows = x.transpose(1, 2).reshape(-1, x.size(1))[self.slots]
+        if torch.compiler.is_exporting():
+            torch._check(rows.size(0) > 0)  # lets torch.export (ONNX dynamo) size BatchNorm on the data-dependent R
+        return rows
+
+    def unpack(self, rows: torch.Tensor) -> torch.Tensor:
+        """(R, C) -> (B, C, N) with zeros in the padded slots."""
+        dense = rows.new_zeros(self.batch * self.n, rows.size(1)).index_put((self.slots,), rows)
+        return dense.view(self.batch, self.n, -1).transpose(1, 2)
+
+    def edges(self, index: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Packed neighbour rows (R, k) and validity (R, k, 1) of the real particles, from knn's (B, N, k)."""
+        k = index.size(-1)
+        offsets = torch.arange(self.batch, device=index.device).view(-1, 1, 1) * self.n
+        rows = self.row[(index + offsets).reshape(-1)].view(-1, k)[self.slots]
+        return rows, valid.reshape(-1, k, 1)[self.slots]
 
 
 class EdgeConvBlock(nn.Module):
-    """EdgeConv: an MLP (1x1 conv2d + BN + ReLU) on (x_i, x_j - x_i), masked mean over neighbours, shortcut."""
+    """EdgeConv: an MLP (linear + BN + ReLU) on (x_i, x_j - x_i), mean over the real neighbours, shortcut."""
 
     def __init__(self, k: int, in_channels: int, channels: list[int]) -> None:
         super().__init__()
         self.k = k
         layers: list[nn.Module] = []
         for c_in, width in zip([2 * in_channels, *channels[:-1]], channels):
-            layers += [nn.Conv2d(c_in, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+            layers += [nn.Linear(c_in, width, bias=False), nn.BatchNorm1d(width), nn.ReLU()]
         self.edge_mlp = nn.Sequential(*layers)
         self.shortcut = nn.Identity() if in_channels == channels[-1] else nn.Sequential(
-            nn.Conv1d(in_channels, channels[-1], 1, bias=False), nn.BatchNorm1d(channels[-1]))
+            nn.Linear(in_channels, channels[-1], bias=False), nn.BatchNorm1d(channels[-1]))
         self.activation = nn.ReLU()
 
-    def forward(self, coords: torch.Tensor, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """New features (B, C_out, N) of the real particles (0 for padded ones)."""
-        index, valid = knn(coords, mask, self.k)
-        edges = self.edge_mlp(neighbour_features(x, index))  # (B, C_out, N, k)
-        aggregated = (edges * valid).sum(dim=-1) / valid.sum(dim=-1).clamp(min=1.0)
-        return self.activation(self.shortcut(x) + aggregated) * mask
+    def forward(self, coords: torch.Tensor, x: torch.Tensor, packing: Packing) -> torch.Tensor:
+        """New features (R, C_out) of the packed real particles x (R, C); the graph is built on coords (B, D, N)."""
+        neighbours, valid = packing.edges(*knn(coords, packing.mask, self.k))
+        # The first layer is linear in (x_i, x_j - x_i): W_c x_i + W_d (x_j - x_i) = (W_c - W_d) x_i + W_d x_j, so
+        # it is applied to the R particles before gathering their R*k edges (k times fewer products, no edge tensor).
+        w_centre, w_diff = self.edge_mlp[0].weight.split(x.size(1), dim=1)
+        first = nn.functional.linear(x, w_centre - w_diff).unsqueeze(1) + nn.functional.linear(x, w_diff)[neighbours]
+        messages = self.edge_mlp[1:](first.flatten(0, 1)).unflatten(0, (x.size(0), self.k))
+        aggregated = (messages * valid).sum(dim=1) / valid.sum(dim=1).clamp(min=1.0)
+        return self.activation(self.shortcut(x) + aggregated)
 
 
 class ParticleNet(nn.Module):
     """ParticleNet on `points` (B, 2, N) = (deta, dphi), `features` (B, C, N) and `mask` (B, 1, N).
 
     The first block's graph uses the points, later blocks use the previous block's features. Padded
-    particles are never neighbours, and the output depends on the real particles only (in eval mode).
+    particles are never neighbours, never computed, and the output depends on the real particles only.
     """
 
     input_keys: tuple[str, ...] = ("points", "features", "mask")
@@ -91,7 +122,7 @@ class ParticleNet(nn.Module):
         if use_fusion:
             fused = sum(block[-1] for block in conv_params)
             out = min(max(fused // 128 * 128, 128), 1024)  # weaver's fusion width
-            self.fusion = nn.Sequential(nn.Conv1d(fused, out, 1, bias=False), nn.BatchNorm1d(out), nn.ReLU())
+            self.fusion = nn.Sequential(nn.Linear(fused, out, bias=False), nn.BatchNorm1d(out), nn.ReLU())
         else:
             self.fusion = None
             out = conv_params[-1][-1]
@@ -99,16 +130,18 @@ class ParticleNet(nn.Module):
 
     def forward(self, points: torch.Tensor, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Logits or regression outputs (B, n_outputs)."""
-        x = features * mask
+        packing = Packing(mask)
+        x = packing.pack(features)
         coords = points
         outputs = []
-        for conv in self.edge_convs:
-            x = conv(coords, x, mask)
-            coords = x
+        for index, conv in enumerate(self.edge_convs):
+            x = conv(coords, x, packing)
             outputs.append(x)
+            if index + 1 < len(self.edge_convs):
+                coords = packing.unpack(x)
         if self.fusion is not None:
-            x = self.fusion(torch.cat(outputs, dim=1)) * mask
-        return self.head(masked_mean(x, mask))
+            x = self.fusion(torch.cat(outputs, dim=1))
+        return self.head(masked_mean(packing.unpack(x), mask))
 
 
 def build(spec: BuildSpec) -> ParticleNet:

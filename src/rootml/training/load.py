@@ -1,0 +1,86 @@
+"""Loading a trained-model directory (results/models/{name}/) for ranking, pruning and evaluation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import xgboost as xgb
+from torch import nn
+
+from rootml.errors import InputError
+from rootml.models import build_model
+from rootml.training import bdt
+from rootml.training.data import to_model_layout
+from rootml.training.device import ComputeDevice, select_device
+from rootml.training.inference import Forward, torch_forward
+from rootml.training.objectives import Objective, make_objective
+
+PREDICT_BATCH = 4096
+
+
+def objective_of(model_config: Mapping[str, Any]) -> Objective:
+    """The objective a model was trained with, from its model_config.json."""
+    scale = model_config.get("target_scale")
+    return make_objective(model_config, model_config["classes"], None, f"models.{model_config['name']}",
+                          None if scale is None else (scale["mean"], scale["std"]))
+
+
+@dataclass
+class TrainedModel:
+    """A rebuilt model (torch module in eval mode, or XGBoost booster), its config and objective."""
+
+    config: dict[str, Any]
+    model: nn.Module | xgb.Booster
+    objective: Objective
+    device: ComputeDevice
+    forward: Forward
+
+    @property
+    def input_keys(self) -> tuple[str, ...]:
+        """The prepared datasets the model reads (features, points, mask, highlevel, image, ...)."""
+        return tuple(self.config["input_keys"])
+
+    def predict(self, inputs: Mapping[str, np.ndarray], batch_size: int = PREDICT_BATCH) -> np.ndarray:
+        """Scores in batches: class probabilities (n, n_classes), regression values (n,) or anomaly scores (n,).
+
+        inputs: the arrays named by input_keys, in the prepared layout (mask (n, P) bool or (n, 1, P)).
+        """
+        missing = [key for key in self.input_keys if key not in inputs]
+        if missing:
+            raise KeyError(f"model {self.config['name']} needs inputs {list(self.input_keys)}, missing {missing}")
+        n = len(inputs[self.input_keys[0]])
+        outputs = [
+            self.forward({key: value.astype(np.float32, copy=False) for key, value in to_model_layout(
+                [{key: np.asarray(inputs[key][start:start + batch_size]) for key in self.input_keys}]).items()})
+            for start in range(0, n, batch_size)
+        ]
+        return self.objective.scores(np.concatenate(outputs))
+
+
+def load_trained(model_dir: str | Path, device: ComputeDevice | None = None) -> TrainedModel:
+    """Rebuild the model of a trained-model directory with its best weights (on `device`, default: select_device)."""
+    model_dir = Path(model_dir)
+    config_path = model_dir / "model_config.json"
+    if not config_path.is_file():
+        raise InputError("not a trained-model directory (model_config.json missing)", file=str(model_dir))
+    config = json.loads(config_path.read_text())
+    objective = objective_of(config)
+    device = device or select_device()
+    if config["family"] == "bdt":
+        booster = bdt.load_booster(model_dir / "model.json")
+        return TrainedModel(config, booster, objective, device, bdt.booster_forward(booster, objective))
+    model = build_model(config["family"], config["input_dims"], config["n_outputs"], seed=config["seed"],
+                        config_key=f"models.{config['name']}.hparams", **config["hparams"])
+    try:
+        state = torch.load(model_dir / "model.pt", map_location="cpu", weights_only=True)
+    except OSError as err:
+        raise InputError(f"cannot read the weights: {err}", file=str(model_dir / "model.pt")) from err
+    model.load_state_dict(state)
+    model.to(device.device).eval()
+    return TrainedModel(config, model, objective, device, torch_forward(model, objective, device))

@@ -1,0 +1,27 @@
+"""Small result files of a trained model: JSON documents and the per-epoch history (JSON and CSV)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rootml.atomic import atomic_output
+
+HISTORY_COLUMNS: tuple[str, ...] = ("epoch", "train_loss", "val_loss", "val_accuracy", "val_auc", "lr", "seconds")
+
+
+def write_json(data: Mapping[str, Any] | Sequence[Any], path: Path) -> None:
+    """Write indented, key-sorted JSON atomically."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def write_history(history: Sequence[Mapping[str, Any]], out_dir: Path) -> None:
+    """history.json and history.csv: one row per epoch (or boosting round) with HISTORY_COLUMNS."""
+    write_json([dict(row) for row in history], out_dir / "history.json")
+    with atomic_output(out_dir / "history.csv") as tmp:
+        pd.DataFrame(list(history), columns=list(HISTORY_COLUMNS)).to_csv(tmp, index=False)

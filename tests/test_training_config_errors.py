@@ -1,0 +1,61 @@
+"""Wrong training configs and mismatched data stop before training, naming the config key or the file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import pytest
+from test_training_data import CLASSES, write_prepared
+
+from rootml.errors import ConfigError, InputError
+from rootml.training import load_trained, train_model
+from rootml.training.data import SplitReader
+from rootml.training.device import CPU
+
+CONFIG = {"seed": 1, "classes": CLASSES, "training": {"epochs": 1, "batch_size": 32}}
+MLP = {"family": "mlp", "hparams": {"hidden": [4]}}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Small synthetic prepared splits."""
+    return write_prepared(tmp_path_factory.mktemp("errors"), {"train": 64, "val": 32, "test": 32})
+
+
+@pytest.mark.parametrize("entry,config,key", [
+    ({**MLP, "training": {"epochz": 3}}, CONFIG, "models.m.training.epochz"),
+    (MLP, {**CONFIG, "training": {"schedule": "linear"}}, "training.schedule"),
+    ({**MLP, "training": {"class_weights": [1.0, 2.0]}}, CONFIG, "models.m.training.class_weights"),
+    ({**MLP, "task": "anomaly", "background": ["g"]}, CONFIG, "models.m.task"),
+    ({"family": "autoencoder", "task": "anomaly", "background": ["g", "q", "t"]}, CONFIG, "models.m.background"),
+    ({"family": "autoencoder", "task": "anomaly", "background": ["x"]}, CONFIG, "models.m.background"),
+    ({**MLP, "task": "regression"}, CONFIG, "models.m.target"),
+    ({**MLP, "task": "regression", "target": "jet_charge"}, CONFIG, "models.m.target"),
+    ({"family": "bdt", "task": "regression", "target": "jet_mass", "loss": "gaussian"}, CONFIG, "models.m.loss"),
+    ({"family": "mlp", "hparams": {"hiden": [4]}}, CONFIG, "models.m.hparams.hiden"),
+    ({"family": "gnn"}, CONFIG, "models.m.family"),
+], ids=["unknown_setting", "schedule", "class_weights", "anomaly_not_ae", "all_background", "unknown_background",
+        "no_target", "target_not_observer", "bdt_gaussian", "hparam", "family"])
+def test_config_errors_name_the_key(data: Path, tmp_path: Path, entry: dict, config: dict, key: str) -> None:
+    """ConfigError carries the full key path; nothing is written."""
+    with pytest.raises(ConfigError) as error:
+        train_model("m", entry, config, data, tmp_path / "m", device=CPU, progress=False)
+    assert error.value.key == key
+    assert not (tmp_path / "m" / "metrics.json").exists()
+
+
+def test_data_errors_name_the_file(data: Path, tmp_path: Path) -> None:
+    """Other classes than the config or another file, a missing split, no trained model: InputError naming the file."""
+    with pytest.raises(InputError, match=r"classes \['g', 'q', 't'\].*config's classes are \['g', 'q', 'W'\]"):
+        train_model("m", MLP, {**CONFIG, "classes": ["g", "q", "W"]}, data, tmp_path / "a", device=CPU)
+    other = write_prepared(tmp_path / "other", {"train": 40, "val": 20})
+    with pytest.raises(InputError, match="test/highlevel.h5"):
+        train_model("m", MLP, CONFIG, other, tmp_path / "b", device=CPU)
+    with h5py.File(other / "train" / "images.h5", "r+") as h5:
+        h5.attrs["classes"] = json.dumps(["g", "q"])
+    with pytest.raises(InputError, match=r"classes \['g', 'q'\] differ.*images.h5"):
+        SplitReader(other, "train", ["highlevel", "images"], 100)
+    with pytest.raises(InputError, match="model_config.json missing"):
+        load_trained(tmp_path / "nothing")
