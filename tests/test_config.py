@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,10 @@ def test_default_config_plans_every_stage(repo_root: Path, run_snakemake, tmp_pa
     result = run_snakemake(tmp_path, config, "--dry-run")
     assert result.returncode == 0, result.stdout
     n_chunks = sum(s["generate"]["chunks"] for s in config["samples"].values())
-    assert f"generate       {n_chunks}" in result.stdout
-    assert f"ingest         {n_chunks}" in result.stdout
+    assert re.search(rf"^generate\s+{n_chunks}$", result.stdout, re.MULTILINE)
+    assert re.search(rf"^ingest\s+{n_chunks}$", result.stdout, re.MULTILINE)
+    for rule in ("preprocess", "fit_preprocessing", "prepare", "train", "prune", "rank", "evaluate", "summary"):
+        assert re.search(rf"^{rule}\s+\d+$", result.stdout, re.MULTILINE), rule
 
 
 @pytest.mark.parametrize(

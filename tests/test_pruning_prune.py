@@ -127,3 +127,26 @@ def test_bad_settings_name_the_config_key(sparsities: list[float], module_types:
     with pytest.raises(ConfigError) as error:
         iterative_prune(model, sparsities, evaluate=lambda m: 0.0, module_types=module_types)
     assert error.value.key == key
+
+
+@pytest.mark.parametrize("family,hparams", [
+    ("particlenet", {"k": 3, "conv_params": [[16, 16], [16]], "fc_params": [16]}),
+    ("transformer", {"embed_dims": [16], "num_heads": 2, "num_layers": 1, "num_cls_layers": 1}),
+    ("interaction_net", {"edge_sizes": [8], "node_sizes": [8], "fc_params": [8]}),
+], ids=["particlenet", "transformer", "interaction_net"])
+def test_fine_tuning_steps_go_through_the_pruning_masks(family: str, hparams: dict) -> None:
+    """Two optimisation steps while masks are attached: every layer reads its masked weight in its own forward."""
+    model = build_model(family, DIMS, 3, seed=4, **hparams)
+    inputs, labels = particle_inputs(model, batch=8), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def fine_tune(m: nn.Module) -> None:
+        """Two SGD steps (a stale, pre-computed masked weight would fail the second backward)."""
+        for _ in range(2):
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(m(*inputs), labels).backward()
+            optimizer.step()
+
+    table, pruned = iterative_prune(model, [0.5], evaluate=lambda m: 0.0, fine_tune=fine_tune)
+    assert abs(table[-1].sparsity - 0.5) < 0.01
+    assert abs(weight_sparsity(pruned, (nn.Linear, nn.Conv1d, nn.Conv2d)) - 0.5) < 0.01

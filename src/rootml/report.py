@@ -44,8 +44,10 @@ def write_summary(out_path: Path, *, evaluation_dir: Path, prune_dirs: Sequence[
                   figures_root: Path) -> None:
     """Write the run's summary: evaluation metrics, pruning and latency, rankings, and every figure's path."""
     figures = sorted(p.relative_to(figures_root) for p in figures_root.rglob("*.png"))
-    lines = ["# rootml run summary", "", "## Model performance (test split)", "",
-             (evaluation_dir / "metrics.md").read_text().strip(), ""]
+    # the metrics file's own headings go one level down, under the summary's title
+    metrics = [f"#{line}" if line.startswith("#") else line
+               for line in (evaluation_dir / "metrics.md").read_text().strip().splitlines()]
+    lines = ["# rootml run summary", "", *metrics, ""]
     lines += pruning_section(prune_dirs) if prune_dirs else []
     lines += ranking_section(rank_dirs) if rank_dirs else []
     lines += ["## Figures", "", "Every figure is written as PDF and PNG; `snakemake --report results/report.html` "

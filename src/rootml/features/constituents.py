@@ -86,13 +86,14 @@ def constituent_features(jets: Jets, names: Sequence[str], n_particles: int) -> 
     return features, mask
 
 
-def padded_kinematics(jets: Jets, n_particles: int) -> dict[str, np.ndarray]:
-    """pt, deta, dphi, energy, charge (float32) and mask (bool), pT-ordered and padded, for images and graphs."""
+def padded_kinematics(jets: Jets, n_particles: int, extra: Sequence[str] = ()) -> dict[str, np.ndarray]:
+    """pt, deta, dphi, energy, charge, the `extra` part_ columns (float32) and mask (bool), pT-ordered and padded."""
     _check_particles(n_particles)
     order = _pt_order(jets, "padded kinematics")
+    columns = ("deta", "dphi", "energy", "charge", *extra)
     kinematics = {
         "pt": _pt(jets, "padded kinematics"),
-        **{name: require(jets, f"part_{name}", "padded kinematics") for name in ("deta", "dphi", "energy", "charge")},
+        **{name: require(jets, f"part_{name}", "padded kinematics") for name in columns},
     }
     return {**{name: _padded(values, order, n_particles) for name, values in kinematics.items()},
             "mask": _mask(order, n_particles)}

@@ -75,6 +75,20 @@ class Packing:
         return rows, valid.reshape(-1, k, 1)[self.slots]
 
 
+class EdgeLinear(nn.Linear):
+    """The first edge layer, W (x_i, x_j - x_i), evaluated per particle before the gather.
+
+    W_c x_i + W_d (x_j - x_i) = (W_c - W_d) x_i + W_d x_j: the products are taken on the R particles, then
+    gathered for their R*k edges (k times fewer products, no edge tensor). It reads its weight inside its own
+    forward, so forward pre-hooks such as torch.nn.utils.prune's masks apply.
+    """
+
+    def forward(self, x: torch.Tensor, neighbours: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        """Edge features (R, k, C_out) of the packed particles x (R, C_in) and their neighbour indices (R, k)."""
+        w_centre, w_diff = self.weight.split(x.size(1), dim=1)
+        return nn.functional.linear(x, w_centre - w_diff).unsqueeze(1) + nn.functional.linear(x, w_diff)[neighbours]
+
+
 class EdgeConvBlock(nn.Module):
     """EdgeConv: an MLP (linear + BN + ReLU) on (x_i, x_j - x_i), mean over the real neighbours, shortcut."""
 
@@ -83,7 +97,8 @@ class EdgeConvBlock(nn.Module):
         self.k = k
         layers: list[nn.Module] = []
         for c_in, width in zip([2 * in_channels, *channels[:-1]], channels):
-            layers += [nn.Linear(c_in, width, bias=False), nn.BatchNorm1d(width), nn.ReLU()]
+            linear = EdgeLinear if not layers else nn.Linear
+            layers += [linear(c_in, width, bias=False), nn.BatchNorm1d(width), nn.ReLU()]
         self.edge_mlp = nn.Sequential(*layers)
         self.shortcut = nn.Identity() if in_channels == channels[-1] else nn.Sequential(
             nn.Linear(in_channels, channels[-1], bias=False), nn.BatchNorm1d(channels[-1]))
@@ -92,10 +107,7 @@ class EdgeConvBlock(nn.Module):
     def forward(self, coords: torch.Tensor, x: torch.Tensor, packing: Packing) -> torch.Tensor:
         """New features (R, C_out) of the packed real particles x (R, C); the graph is built on coords (B, D, N)."""
         neighbours, valid = packing.edges(*knn(coords, packing.mask, self.k))
-        # The first layer is linear in (x_i, x_j - x_i): W_c x_i + W_d (x_j - x_i) = (W_c - W_d) x_i + W_d x_j, so
-        # it is applied to the R particles before gathering their R*k edges (k times fewer products, no edge tensor).
-        w_centre, w_diff = self.edge_mlp[0].weight.split(x.size(1), dim=1)
-        first = nn.functional.linear(x, w_centre - w_diff).unsqueeze(1) + nn.functional.linear(x, w_diff)[neighbours]
+        first = self.edge_mlp[0](x, neighbours)
         messages = self.edge_mlp[1:](first.flatten(0, 1)).unflatten(0, (x.size(0), self.k))
         aggregated = (messages * valid).sum(dim=1) / valid.sum(dim=1).clamp(min=1.0)
         return self.activation(self.shortcut(x) + aggregated)

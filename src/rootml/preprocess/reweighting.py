@@ -11,6 +11,7 @@ import numpy as np
 from rootml.errors import ConfigError
 
 METHODS = ("none", "flat", "reference")
+CONFIG_KEY = "preprocess.reweighting"
 
 
 def histogram_edges(minima: Sequence[float], maxima: Sequence[float], bins: Sequence[int]) -> list[np.ndarray]:
@@ -60,28 +61,39 @@ class Reweighting:
 
 def fit_reweighting(counts: np.ndarray, edges: list[np.ndarray], variables: Sequence[str], *, method: str,
                     class_balance: bool, reference_class: int | None = None, max_weight: float = 10.0) -> Reweighting:
-    """Weights that flatten each class in the variables (or match a reference class), then balance classes."""
+    """Bin factors that flatten each class in the variables (or match a reference class), then class balance.
+
+    The kinematic factors of a class average to 1 over its training jets before they are capped at
+    `max_weight`; bins a class does not fill in training get 1. With `class_balance`, each class present
+    in training gets the same total weight (the mean class size), classes without jets keep factor 1.
+    """
     if method not in METHODS:
-        raise ConfigError("preprocess.reweight.method", f"'{method}' is not one of {METHODS}")
+        raise ConfigError(f"{CONFIG_KEY}.method", f"'{method}' is not one of {METHODS}")
     n_classes = counts.shape[0]
+    per_class = (n_classes, *[1] * (counts.ndim - 1))
     totals = counts.reshape(n_classes, -1).sum(axis=1)
-    if np.any(totals <= 0):
-        empty = [int(c) for c in np.flatnonzero(totals <= 0)]
-        raise ConfigError("classes", f"classes {empty} have no jets in the training split")
-    density = counts / totals.reshape(-1, *[1] * (counts.ndim - 1))
+    present = totals > 0
+    if not present.any():
+        raise ConfigError("classes", "no class has jets in the training split")
+    density = counts / np.where(present, totals, 1.0).reshape(per_class)
     with np.errstate(divide="ignore", invalid="ignore"):
         if method == "none":
             factors = np.ones_like(counts)
         elif method == "flat":
-            occupied = (counts > 0).reshape(n_classes, -1).sum(axis=1).reshape(-1, *[1] * (counts.ndim - 1))
-            factors = np.where(counts > 0, 1.0 / (density * occupied), 0.0)
+            occupied = (counts > 0).reshape(n_classes, -1).sum(axis=1).reshape(per_class)
+            factors = np.where(counts > 0, 1.0 / (density * occupied), 1.0)
         else:
             if reference_class is None or not 0 <= reference_class < n_classes:
-                raise ConfigError("preprocess.reweight.reference_class", "must name one of the classes")
-            factors = np.where(counts > 0, density[reference_class] / density, 0.0)
-    factors = np.minimum(factors, max_weight)
-    # renormalise so the mean kinematic weight of each class stays 1 after clipping
-    mean = (factors * counts).reshape(n_classes, -1).sum(axis=1) / totals
-    factors = factors / mean.reshape(-1, *[1] * (counts.ndim - 1))
-    class_factors = (totals.sum() / n_classes) / totals if class_balance else np.ones(n_classes)
+                raise ConfigError(f"{CONFIG_KEY}.reference_class", "must name one of the classes")
+            if not present[reference_class]:
+                raise ConfigError(f"{CONFIG_KEY}.reference_class", "the reference class has no training jets")
+            factors = np.where(counts > 0, density[reference_class] / density, 1.0)
+    # the flat factors already average to 1 per class; the reference ones do once the reference's empty bins are 0
+    mean = (factors * counts).reshape(n_classes, -1).sum(axis=1) / np.where(present, totals, 1.0)
+    factors = np.minimum(factors / np.where(mean > 0, mean, 1.0).reshape(per_class), max_weight)
+    class_factors = np.ones(n_classes)
+    if class_balance:
+        weighted = (factors * counts).reshape(n_classes, -1).sum(axis=1)
+        target = totals[present].sum() / present.sum()
+        class_factors = np.where(weighted > 0, target / np.where(weighted > 0, weighted, 1.0), 1.0)
     return Reweighting(tuple(variables), list(edges), factors, class_factors)

@@ -16,9 +16,9 @@ def assign_splits(event_ids: np.ndarray, fractions: Mapping[str, float], seed: i
     """Split index (0 train, 1 val, 2 test) per jet; jets of one event always share a split."""
     missing = [s for s in SPLITS if s not in fractions]
     if missing:
-        raise ConfigError("preprocess.split", f"missing fractions for {missing}")
+        raise ConfigError("preprocess.splits", f"missing fractions for {missing}")
     values = np.array([float(fractions[s]) for s in SPLITS])
     if np.any(values < 0) or not np.isclose(values.sum(), 1.0):
-        raise ConfigError("preprocess.split", f"fractions must be >= 0 and sum to 1, got {dict(fractions)}")
+        raise ConfigError("preprocess.splits", f"fractions must be >= 0 and sum to 1, got {dict(fractions)}")
     edges = np.cumsum(values)[:-1]
     return np.searchsorted(edges, hash_unit_interval(event_ids, seed), side="right").astype(np.int8)

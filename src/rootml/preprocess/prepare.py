@@ -1,0 +1,175 @@
+"""Write the prepared files of one split (highlevel, particles, images), shuffled, normalised and weighted.
+
+Memory stays bounded whatever the number of chunks: the split's rows are read in blocks of `read_rows`
+jets; the order of the blocks is a seeded random interleaving of all chunk files (every file's blocks
+keep their order, so each file is read front to back), and every `buffer_rows` jets are permuted before
+they are written. This is the shuffle buffer of streaming data loaders (webdataset, tf.data) fed by a
+random interleave; only one buffer of jets is in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+from tqdm import tqdm
+
+from rootml.atomic import atomic_output
+from rootml.errors import InputError
+from rootml.preprocess.chunk import CHUNK_ROWS
+from rootml.preprocess.layout import (
+    BOOKKEEPING, REPRESENTATIONS, check_chunk_settings, check_split, chunk_split_rows, jet_columns, observer,
+    stores_edges,
+)
+from rootml.preprocess.normalization import apply_normalization, select_features
+from rootml.preprocess.reweighting import Reweighting
+from rootml.preprocess.store import H5Appender, open_for_writing
+from rootml.seeds import derive_seed
+
+READ_ROWS = 4 * CHUNK_ROWS
+BUFFER_ROWS = 8 * READ_ROWS
+
+
+def read_plan(rows: Sequence[int], read_rows: int, buffer_rows: int,
+              rng: np.random.Generator) -> list[list[tuple[int, int, int]]]:
+    """Buffers of (file index, start, stop) reads: a uniformly random interleaving of every file's blocks."""
+    blocks = [-(-n // read_rows) for n in rows]
+    owner = np.repeat(np.arange(len(rows)), blocks)
+    rng.shuffle(owner)
+    # the k-th occurrence of a file in the shuffled sequence reads its k-th block
+    order = np.argsort(owner, kind="stable")
+    occurrence = np.empty(len(owner), dtype=np.int64)
+    occurrence[order] = np.arange(len(owner)) - np.repeat(np.cumsum(blocks) - blocks, blocks)
+    reads = [(int(f), int(k) * read_rows, min((int(k) + 1) * read_rows, rows[f])) for f, k in zip(owner, occurrence)]
+    per_buffer = max(1, buffer_rows // read_rows)
+    return [reads[i:i + per_buffer] for i in range(0, len(reads), per_buffer)]
+
+
+def _read_buffer(files: Sequence[str], reads: Sequence[tuple[int, int, int]], split: str,
+                 names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The named datasets of the planned reads, in plan order, read straight into one array per dataset."""
+    offsets = np.cumsum([0] + [stop - start for _, start, stop in reads])
+    buffer: dict[str, np.ndarray] = {}
+    for index in dict.fromkeys(f for f, _, _ in reads):  # each file opened once
+        with h5py.File(files[index], "r") as h5:
+            group = h5[split]
+            for name in names:
+                dataset = group[name]
+                out = buffer.setdefault(name, np.empty((offsets[-1], *dataset.shape[1:]), dtype=dataset.dtype))
+                for (f, start, stop), offset in zip(reads, offsets):
+                    if f == index:
+                        dataset.read_direct(out, np.s_[start:stop], np.s_[offset:offset + stop - start])
+    return buffer
+
+
+def _shuffled(buffer: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The buffer's rows in a random order (one dataset copied at a time, to bound the memory)."""
+    permutation = rng.permutation(len(buffer["label"]))
+    for name in buffer:
+        buffer[name] = buffer[name][permutation]
+    return buffer
+
+
+def _outputs(rows: Mapping[str, np.ndarray], config: Mapping[str, Any], normalization: Mapping[str, Any],
+             reweighting: Reweighting) -> dict[str, dict[str, np.ndarray]]:
+    """The datasets of each prepared file for one buffer of raw rows."""
+    features = config["features"]
+    common = {
+        "label": rows["label"],
+        "weight": reweighting.weights({v: rows[observer(v)] for v in reweighting.variables}, rows["label"],
+                                      rows["weight"]),
+        "event_id": rows["event_id"],
+        **{observer(name): rows[observer(name)] for name in features["observers"]},
+    }
+    mask = rows["mask"]
+    normalised = apply_normalization(rows["features"].transpose(0, 2, 1), features["constituents"], normalization,
+                                     mask=mask)
+    particles = {"features": np.ascontiguousarray(normalised.transpose(0, 2, 1)), "points": rows["points"],
+                 "vectors": rows["vectors"], "mask": mask}
+    if stores_edges(config):
+        particles["knn"] = rows["knn"]
+    return {
+        "highlevel": {**common, "highlevel": apply_normalization(rows["highlevel"], features["highlevel"],
+                                                                 normalization),
+                      "highlevel_raw": rows["highlevel"]},
+        "particles": {**common, **particles},
+        "images": {**common, "image": rows["image"]},
+    }
+
+
+def _write_buffer(rows: dict[str, np.ndarray], outputs: Mapping[str, H5Appender], config: Mapping[str, Any],
+                  normalization: Mapping[str, Any], reweighting: Reweighting) -> tuple[np.ndarray, np.ndarray]:
+    """Append one shuffled buffer to every prepared file; return its labels and weights."""
+    written = _outputs(rows, config, normalization, reweighting)
+    for representation, appender in outputs.items():
+        appender.append(written[representation])
+    return rows["label"], written["highlevel"]["weight"]
+
+
+def _attributes(split: str, config: Mapping[str, Any], normalization: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """File attributes of each prepared file (lists and mappings as JSON text)."""
+    features = config["features"]
+    images = config["represent"]["images"]
+    common = {"classes": json.dumps(list(config["classes"])), "split": split}
+
+    def described(names: Sequence[str]) -> dict[str, Any]:
+        """Feature names and the normalization applied to them."""
+        return {"feature_names": json.dumps(list(names)),
+                "normalization": json.dumps(select_features(normalization, names), sort_keys=True)}
+
+    particles = {**common, **described(features["constituents"]), "n_particles": features["n_particles"]}
+    if stores_edges(config):
+        particles["knn_k"] = config["represent"]["graph"]["k"]
+    return {
+        "highlevel": {**common, **described(features["highlevel"])},
+        "particles": particles,
+        "images": {**common, **{key: json.dumps(value) if isinstance(value, list) else value
+                                for key, value in images.items()}},
+    }
+
+
+def prepare_split(chunk_files: Sequence[str | Path], split: str, out_dir: str | Path, *,
+                  normalization: Mapping[str, Any], reweighting: Mapping[str, Any], config: Mapping[str, Any],
+                  read_rows: int = READ_ROWS, buffer_rows: int = BUFFER_ROWS, progress: bool = True) -> dict[str, Any]:
+    """Write out_dir/{highlevel,particles,images}.h5 of `split` from the preprocessed chunks; return counts."""
+    start = time.perf_counter()
+    check_split(split)
+    files = sorted(map(str, chunk_files))
+    rows = chunk_split_rows(files, split)
+    if sum(rows) == 0:
+        raise InputError(f"no jets in split '{split}' of {len(files)} preprocessed chunk file(s)",
+                         file=", ".join(files[:3]) or None)
+    for path in files:
+        with h5py.File(path, "r") as h5:
+            check_chunk_settings(h5, config, path)
+    fitted = Reweighting.from_json(reweighting)
+    names = [*BOOKKEEPING, "highlevel", "features", "points", "vectors", "mask", "image",
+             *(["knn"] if stores_edges(config) else []), *map(observer, jet_columns(config))]
+    rng = np.random.default_rng(derive_seed(config["seed"], "prepare", split))
+    plan = read_plan(rows, read_rows, buffer_rows, rng)
+    attributes = _attributes(split, config, normalization)
+    classes = len(config["classes"])
+    jets, weights = np.zeros(classes, dtype=np.int64), np.zeros(classes)
+    with contextlib.ExitStack() as stack:
+        outputs = {}
+        for representation in REPRESENTATIONS:
+            tmp = stack.enter_context(atomic_output(Path(out_dir) / f"{representation}.h5"))
+            h5 = stack.enter_context(open_for_writing(tmp))
+            h5.attrs.update(attributes[representation])
+            outputs[representation] = H5Appender(h5)
+        with tqdm(total=sum(rows), desc=f"prepare {split}", unit="jets", disable=not progress) as bar:
+            for reads in plan:
+                labels, weights_written = _write_buffer(
+                    _shuffled(_read_buffer(files, reads, split, names), rng), outputs, config, normalization, fitted)
+                jets += np.bincount(labels, minlength=classes)
+                weights += np.bincount(labels, weights_written, minlength=classes)
+                bar.update(len(labels))
+    seconds = time.perf_counter() - start
+    return {"split": split, "jets": int(jets.sum()), "jets_per_class": jets.tolist(),
+            "weight_per_class": weights.tolist(), "seconds": seconds}
