@@ -20,6 +20,11 @@ rule train:
         "logs/train/{model}.log",
     wildcard_constraints:
         model="|".join(MODEL_RUNS) or "__none__",
+    params:
+        # retrain when this model's entry, the trainer defaults or the seed change (and only then)
+        entry=lambda wildcards: MODEL_RUNS[wildcards.model],
+        training=config["training"],
+        seed=config["seed"],
     threads: 2
     resources:
         mem_mb=4000,
