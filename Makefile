@@ -21,6 +21,7 @@ test: $(STAMP)
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)
+	$(VENV)/bin/python -m pip install --quiet --no-deps weaver-core==0.5.3  # the ParticleNet peer, benchmark only
 	for script in benchmarks/*.py; do $(VENV)/bin/python $$script || exit 1; done
 
 dryrun: $(STAMP)

@@ -1,0 +1,98 @@
+"""End to end: `snakemake` runs preprocess -> fit_preprocessing -> prepare -> plot_inputs on ingested chunks.
+
+The ingested chunks are synthetic (rootml.preprocess.synthetic) and put in place beforehand, so no
+Pythia run is needed; Snakemake takes them as up to date and starts at the preprocess rule.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import h5py
+import numpy as np
+import pytest
+
+from rootml.preprocess.layout import REPRESENTATIONS
+from rootml.preprocess.split import SPLITS
+from rootml.preprocess.synthetic import write_synthetic_chunk
+
+CLASSES = ["q", "W", "t"]
+CHUNKS = {"q": 1, "W": 1, "t": 2}
+JETS = 150
+CONFIG = {
+    "seed": 5,
+    "classes": CLASSES,
+    "samples": {c: {"label": c, "generate": {"process": p, "chunks": CHUNKS[c], "jets_per_chunk": JETS}}
+                for c, p in zip(CLASSES, ["quark", "wqq", "tbqq"])},
+    "features": {"highlevel": ["jet_pt", "jet_mass", "jet_tau21", "jet_nparticles"],
+                 "constituents": ["part_deta", "part_dphi", "part_logpt", "part_charge", "part_isPhoton"],
+                 "n_particles": 16},
+    "preprocess": {"reweighting": {"bins": [5, 4]}},
+    "represent": {"images": {"n_pixels": 11}},
+}
+TARGETS = [f"data/prepared/{s}/{r}.h5" for s in SPLITS for r in REPRESENTATIONS] + ["results/plots/jet_images.png"]
+
+
+@pytest.fixture(scope="module")
+def workflow(run_snakemake, tmp_path_factory) -> dict[str, Any]:
+    """The tiny config run from the ingested chunks to the prepared files and the input plots."""
+    workdir = tmp_path_factory.mktemp("preprocess_workflow")
+    for label, sample in enumerate(CLASSES):
+        for chunk in range(CHUNKS[sample]):
+            write_synthetic_chunk(workdir / "data" / "ingested" / sample / f"{chunk:04d}.parquet", JETS, label,
+                                  seed=10 * label + chunk)
+
+    def run(config: dict[str, Any], *args: str) -> str:
+        """Run snakemake on the tiny workflow; return its output (fails the test on a non-zero exit)."""
+        result = run_snakemake(workdir, config, *args)
+        assert result.returncode == 0, result.stdout
+        return result.stdout
+
+    run(CONFIG, *TARGETS)
+    return {"workdir": workdir, "run": run}
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table of a dry run (without the total)."""
+    table = output.split("Job stats:")[1].split("\n\n")[0]
+    rows = re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.MULTILINE)
+    return {rule: int(count) for rule, count in rows if rule != "total"}
+
+
+def test_prepared_files_hold_every_jet_once(workflow: dict[str, Any]) -> None:
+    workdir = workflow["workdir"]
+    ids = []
+    for split in SPLITS:
+        with h5py.File(workdir / "data" / "prepared" / split / "particles.h5", "r") as h5:
+            assert h5["features"].shape == (len(h5["label"]), 5, 16) and "knn" not in h5
+            assert json.loads(h5.attrs["classes"]) == CLASSES
+            ids.append(h5["event_id"][:])
+        with h5py.File(workdir / "data" / "prepared" / split / "images.h5", "r") as h5:
+            np.testing.assert_array_equal(h5["event_id"][:], ids[-1])
+            assert h5["image"].shape[1:] == (1, 11, 11)
+    ids = np.concatenate(ids)
+    assert len(ids) == len(np.unique(ids)) == JETS * sum(CHUNKS.values())
+    normalization = json.loads((workdir / "results" / "normalization.json").read_text())
+    assert normalization["method"] == "robust" and "part_logpt" in normalization["features"]
+
+
+def test_plots_and_logs_are_written(workflow: dict[str, Any]) -> None:
+    workdir = workflow["workdir"]
+    plots = {p.name for p in (workdir / "results" / "plots" / "inputs").iterdir()}
+    for feature in [*CONFIG["features"]["highlevel"], *CONFIG["features"]["constituents"]]:
+        assert {f"{feature}.pdf", f"{feature}.png"} <= plots
+    assert (workdir / "results" / "plots" / "jet_images.pdf").stat().st_size > 1000
+    assert '"jets": 150.0' in (workdir / "logs" / "preprocess" / "t" / "0001.log").read_text()
+    for log in ("fit_preprocessing.log", "prepare/train.log", "plot_inputs.log"):
+        assert (workdir / "logs" / log).stat().st_size > 0
+
+
+def test_changed_settings_rerun_only_what_depends_on_them(workflow: dict[str, Any]) -> None:
+    run = workflow["run"]
+    standard = {**CONFIG, "preprocess": {**CONFIG["preprocess"], "normalization": {"method": "standard"}}}
+    planned = planned_jobs(run(standard, *TARGETS, "--dry-run"))
+    assert planned == {"fit_preprocessing": 1, "prepare": 3, "plot_inputs": 1}
+    more_particles = {**CONFIG, "features": {**CONFIG["features"], "n_particles": 20}}
+    assert planned_jobs(run(more_particles, *TARGETS, "--dry-run"))["preprocess"] == 4
