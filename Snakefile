@@ -1,5 +1,7 @@
 # rootml: ROOT files -> trained, explained and pruned models -> paper figures, as one DAG.
 # Run: snakemake --cores all   (config/config.yaml; override with --configfile / --config key=value)
+from datetime import datetime, timezone
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -20,6 +22,14 @@ include: "rules/prune.smk"
 include: "rules/evaluate.smk"
 include: "rules/rank.smk"
 include: "rules/report.smk"
+
+from rootml.provenance import write_provenance  # noqa: E402 (src/ is on the path once common.smk ran)
+
+STARTED = datetime.now(timezone.utc)
+
+
+onsuccess:
+    write_provenance("results/provenance.json", config, workflow.basedir, STARTED)
 
 
 rule all:

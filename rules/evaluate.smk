@@ -32,7 +32,7 @@ rule evaluate:
         settings=EVALUATION,
         captions=expected_figures(MODEL_RUNS, EVALUATION["signal"], EVALUATION["background"],
                                   EVALUATION["efficiencies"], EVALUATION["reference_model"],
-                                  EVALUATION["sculpting"]["observable"]),
+                                  EVALUATION["sculpting"]["observable"], classes=config["classes"]),
     threads: 1
     resources:
         mem_mb=3000,

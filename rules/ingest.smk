@@ -10,7 +10,7 @@ rule ingest:
         "logs/ingest/{sample}/{chunk}.log",
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=1000,
         runtime=30,
     conda:
         "../envs/ingest.yaml"

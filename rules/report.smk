@@ -7,7 +7,7 @@ rule summary:
         metrics="results/evaluation/metrics.md",
         figures="results/evaluation/figures",
         pruning=expand("results/prune/{model}/pruning.csv", model=PRUNED_RUNS),
-        pruning_plot="results/plots/pruning.png",
+        pruning_plot=["results/plots/pruning.png"] if PRUNED_RUNS else [],
         ranking=expand("results/ranking/{model}/comparison.csv", model=RANKED_RUNS),
         inputs="results/plots/jet_images.png",
     output:

@@ -7,6 +7,11 @@ def train_input(wildcards) -> list[str]:
     return [f"data/prepared/{split}/{rep}.h5" for rep in model_representations(entry) for split in SPLITS]
 
 
+def train_gpus(wildcards) -> int:
+    """GPUs of one training job: none for the BDT, resources.train_gpus for torch models."""
+    return 0 if MODEL_RUNS[wildcards.model]["family"] == "bdt" else config["resources"]["train_gpus"]
+
+
 rule train:
     input:
         train_input,
@@ -29,7 +34,8 @@ rule train:
     resources:
         mem_mb=4000,
         runtime=120,
-        gpu=lambda wildcards: 0 if MODEL_RUNS[wildcards.model]["family"] == "bdt" else config["resources"]["train_gpus"],
+        gpu=lambda wildcards: train_gpus(wildcards),
+        request_gpus=lambda wildcards: train_gpus(wildcards),  # the HTCondor plugin reads its own name
     conda:
         "../envs/train.yaml"
     script:

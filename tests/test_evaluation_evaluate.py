@@ -88,9 +88,10 @@ def evaluated(model_dirs: dict[str, Path], tmp_path_factory: pytest.TempPathFact
 def test_writes_every_expected_figure(evaluated: tuple[Path, dict]) -> None:
     """Every figure expected_figures names is written as non-empty PDF and PNG, no temp files left."""
     out, summary = evaluated
-    captions = expected_figures({name: config for name, (config, _) in MODELS.items()}, SIGNAL, BACKGROUND)
+    captions = expected_figures({name: config for name, (config, _) in MODELS.items()}, SIGNAL, BACKGROUND,
+                                classes=CLASSES)
     assert set(summary["figures"]) == {out / "figures" / stem for stem in captions}
-    assert set(captions) == {"roc", "sculpting_eff30", "sculpting_eff50", "scores_pnet", "confusion_pnet",
+    assert set(captions) == {"roc", "roc_per_class", "sculpting_eff30", "sculpting_eff50", "scores_pnet", "confusion_pnet",
                              "scores_bdt", "confusion_bdt", "anomaly_ae", "regression_jet_mass",
                              *(f"training_{name}" for name in MODELS)}
     for stem in summary["figures"]:

@@ -48,7 +48,8 @@ def test_every_stage_wrote_its_outputs(tiny_run: Path) -> None:
     for run in ("bdt", "mlp"):
         ranking = json.loads((tiny_run / "results" / "ranking" / run / "ranking.json").read_text())
         assert {"shap", "permutation", "selection"} <= set(ranking["methods"])
-    figures = expected_figures(runs, ["t"], ["q"], [0.3, 0.5], None, "jet_mass")
+    figures = expected_figures(runs, ["t"], ["q"], [0.3, 0.5], None, "jet_mass", classes=TINY["classes"])
+    assert "roc_per_class" in figures
     for stem in figures:
         for suffix in (".png", ".pdf"):
             assert (tiny_run / "results" / "evaluation" / "figures" / f"{stem}{suffix}").stat().st_size > 1000
@@ -60,7 +61,7 @@ def test_html_report_holds_every_figure(tiny_run: Path, run_snakemake) -> None:
     result = run_snakemake(tiny_run, TINY, "--report", "results/report.html")
     assert result.returncode == 0, result.stdout[-5000:]
     html = (tiny_run / "results" / "report.html").read_text()
-    figures = expected_figures(model_runs(TINY), ["t"], ["q"], [0.3, 0.5], None, "jet_mass")
+    figures = expected_figures(model_runs(TINY), ["t"], ["q"], [0.3, 0.5], None, "jet_mass", classes=TINY["classes"])
     for stem in [*figures, "jet_images", "pruning", "jet_mass"]:
         assert f"{stem}.png" in html, stem
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +29,21 @@ def check_config(config: Mapping[str, Any]) -> None:
     gen = config["generate"]
     if gen["pt_min"] >= gen["pt_max"]:
         raise ConfigError("generate.pt_min", f"must be below generate.pt_max ({gen['pt_min']} >= {gen['pt_max']})")
+    check_model_views(config)
+
+
+def check_model_views(config: Mapping[str, Any]) -> None:
+    """Each model's `features` must be among features.highlevel and its `n_particles` within features.n_particles."""
+    features = config.get("features", {})
+    for name, entry in config.get("models", {}).items():
+        unknown = [f for f in entry.get("features", []) if f not in features.get("highlevel", [])]
+        if unknown:
+            raise ConfigError(f"models.{name}.features",
+                              f"'{unknown[0]}' is not in features.highlevel {features.get('highlevel')}")
+        n_particles, available = entry.get("n_particles"), features.get("n_particles", 64)
+        if n_particles is not None and n_particles > available:
+            raise ConfigError(f"models.{name}.n_particles",
+                              f"{n_particles} particles asked for, features.n_particles is {available}")
 
 
 def generated_samples(config: Mapping[str, Any]) -> list[str]:
@@ -44,10 +60,15 @@ def sample_files(config: Mapping[str, Any], name: str) -> list[str]:
     return files
 
 
+def generated_chunks(config: Mapping[str, Any], name: str) -> int:
+    """Chunks a generated sample has: its `chunks` times the top-level `scale`, rounded half up, at least 1."""
+    return max(1, math.floor(config["samples"][name]["generate"].get("chunks", 1) * config.get("scale", 1.0) + 0.5))
+
+
 def sample_chunks(config: Mapping[str, Any], name: str) -> list[str]:
-    """Chunk ids of a sample: one per generated chunk or per input file, as 4-digit strings."""
+    """Chunk ids of a sample: one per generated chunk (scaled) or per input file, as 4-digit strings."""
     sample = config["samples"][name]
-    n = sample["generate"]["chunks"] if "generate" in sample else len(sample_files(config, name))
+    n = generated_chunks(config, name) if "generate" in sample else len(sample_files(config, name))
     return [f"{i:04d}" for i in range(n)]
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from rootml.atomic import atomic_output
+from rootml.evaluation.tables import format_with_error
 
 LATENCY_COLUMNS = ("backend", "device", "batch_size", "latency_ms", "throughput_per_s", "n_parameters", "n_nonzero")
 TOP_FEATURES = 10
+SEED_RUN = re.compile(r"^(?P<model>.+)_s\d+$")  # run names of the `seeds` copies of a model entry (config.model_runs)
+SPREAD_FLOOR = 1e-9
+SEED_METRICS = {"auc_sb": "AUC", "accuracy": "Accuracy", "auc_macro": "AUC (macro one-vs-rest)"}
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -27,6 +33,32 @@ def pruning_section(prune_dirs: Sequence[Path]) -> list[str]:
         lines += [f"### {directory.name}", "", _table(steps), "",
                   _table(latency[[c for c in LATENCY_COLUMNS if c in latency.columns]]), ""]
     return lines
+
+
+def mean_and_spread(values: np.ndarray) -> str:
+    """'mean ± std' (sample standard deviation) of the values of several trainings; '± 0' when they agree."""
+    mean = float(np.mean(values))
+    spread = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    if spread <= SPREAD_FLOOR * max(1.0, abs(mean)):  # rounding noise of equal values is no spread
+        return f"{mean:.4g} ± 0"
+    return format_with_error(mean, spread)
+
+
+def seeds_section(metrics: pd.DataFrame) -> list[str]:
+    """Mean ± standard deviation over the seed copies (name_s0, name_s1, ...) of every model trained several times."""
+    runs = metrics[metrics["model"].str.match(SEED_RUN) & (metrics["task"] == "classification")]
+    if runs.empty:
+        return []
+    columns = {column: header for column, header in SEED_METRICS.items() if column in runs.columns}
+    columns |= {column: column.replace("rejection_", "1/ε_B at ε_S = ") + "%"
+                for column in runs.columns if re.fullmatch(r"rejection_\d+", column)}
+    rows = []
+    for model, group in runs.groupby(runs["model"].str.replace(SEED_RUN, r"\g<model>", regex=True), sort=False):
+        row = {"Model": model, "Trainings": len(group)}
+        for column, header in columns.items():
+            row[header] = mean_and_spread(group[column].to_numpy(float))
+        rows.append(row)
+    return ["## Mean ± standard deviation over trainings with different seeds", "", _table(pd.DataFrame(rows)), ""]
 
 
 def ranking_section(rank_dirs: Sequence[Path]) -> list[str]:
@@ -48,6 +80,8 @@ def write_summary(out_path: Path, *, evaluation_dir: Path, prune_dirs: Sequence[
     metrics = [f"#{line}" if line.startswith("#") else line
                for line in (evaluation_dir / "metrics.md").read_text().strip().splitlines()]
     lines = ["# rootml run summary", "", *metrics, ""]
+    if (evaluation_dir / "metrics.csv").is_file():
+        lines += seeds_section(pd.read_csv(evaluation_dir / "metrics.csv"))
     lines += pruning_section(prune_dirs) if prune_dirs else []
     lines += ranking_section(rank_dirs) if rank_dirs else []
     lines += ["## Figures", "", "Every figure is written as PDF and PNG; `snakemake --report results/report.html` "

@@ -12,7 +12,7 @@ import pandas as pd
 from rootml.errors import ConfigError, InputError
 from rootml.evaluation.metrics import (
     DEFAULT_EFFICIENCIES, N_BOOTSTRAP, anomaly_metrics, anomaly_scores, classification_metrics, jet_weights, percent,
-    regression_metrics, roc, sculpting_jsd, selection_threshold, signal_vs_background, validate_groups,
+    one_vs_rest, regression_metrics, roc, sculpting_jsd, selection_threshold, signal_vs_background, validate_groups,
 )
 from rootml.evaluation.results import ModelResults, load_model_results
 from rootml.evaluation.tables import metrics_table, write_tables
@@ -21,7 +21,7 @@ from rootml.plotting.confusion import plot_confusion
 from rootml.plotting.curves import plot_training_curves
 from rootml.plotting.inputs import FEATURE_LABELS
 from rootml.plotting.regression import plot_regression
-from rootml.plotting.roc import plot_rejection
+from rootml.plotting.roc import plot_class_rocs, plot_rejection
 from rootml.plotting.sculpting import plot_sculpting
 from rootml.plotting.scores import Sample, plot_score_distributions
 from rootml.seeds import derive_seed
@@ -34,16 +34,19 @@ SCULPTING_QUANTILES = (0.005, 0.995)  # default axis of the sculpting figure: th
 def expected_figures(
     models: Mapping[str, Mapping[str, Any]], signal: Sequence[str], background: Sequence[str],
     efficiencies: Sequence[float] = DEFAULT_EFFICIENCIES, reference: str | None = None,
-    sculpting_observable: str = "jet_mass",
+    sculpting_observable: str = "jet_mass", classes: Sequence[str] = (),
 ) -> dict[str, str]:
     """Figure stem (under figures/, no suffix) -> caption, for models given as name -> config entry (family, task,
-    target, background): exactly the figures evaluate_models writes."""
+    target, background): exactly the figures evaluate_models writes (roc_per_class with more than two classes)."""
     groups = f"{', '.join(signal)} vs {', '.join(background)}"
     classifiers = [name for name, entry in models.items() if entry.get("task", "classification") == "classification"]
     figures: dict[str, str] = {}
     if classifiers:
         figures["roc"] = (f"Background rejection 1/ε_B against signal efficiency ε_S ({groups}) of every classifier, "
                           f"with binomial uncertainty bands; lower panel: ratio to {reference or classifiers[0]}.")
+        if len(classes) > 2:
+            figures["roc_per_class"] = ("One-vs-rest ROC per class (one panel each): rejection of all other classes "
+                                        "against the efficiency of the class, every classifier, binomial bands.")
         for efficiency in efficiencies:
             figures[f"sculpting_eff{percent(efficiency)}"] = (
                 f"Background ({', '.join(background)}) {sculpting_observable} distribution (unit area) before and "
@@ -206,6 +209,9 @@ def evaluate_models(
                        background_label=", ".join(background))
         sculpting_figures(results, rows, classes, signal, background, efficiencies, weighted, sculpting_observable,
                           sculpting_range, figures_dir)
+        if len(classes) > 2:
+            plot_class_rocs({name: {model: roc(one_vs_rest(results[model].test, classes, name, weighted=weighted))
+                                    for model in curves} for name in classes}, figures_dir / "roc_per_class")
     for result in results.values():
         model_figures(result, classes, signal, background, weighted, figures_dir)
     for target in dict.fromkeys(r.config["target"] for r in results.values() if r.task == "regression"):
@@ -216,6 +222,6 @@ def evaluate_models(
     table = metrics_table(rows)
     table_paths = write_tables(table, out_dir, classes, signal, background, efficiencies)
     captions = expected_figures({name: r.config for name, r in results.items()}, signal, background, efficiencies,
-                                reference, sculpting_observable)
+                                reference, sculpting_observable, classes)
     return {"metrics": table, "tables": table_paths,
             "figures": {figures_dir / stem: caption for stem, caption in captions.items()}}

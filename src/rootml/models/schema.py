@@ -33,6 +33,11 @@ def model_entry_schema(family: str, training: dict[str, Any]) -> dict[str, Any]:
                            "description": "anomaly task: the classes the model is trained on"},
             "seeds": {"type": "integer", "minimum": 1, "default": 1,
                       "description": "train this many copies with different seeds (mean and spread of metrics)"},
+            "n_particles": {"type": "integer", "minimum": 1,
+                            "description": "particle-input models: read only the first (highest-pT) N particles "
+                                           "of the prepared features.n_particles"},
+            "features": {"type": "array", "items": {"type": "string"}, "minItems": 1, "uniqueItems": True,
+                         "description": "high-level-input models: train on this subset of features.highlevel"},
             "hparams": family_schema(family),
             "training": training,
         },

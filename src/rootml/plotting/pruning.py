@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -37,4 +37,26 @@ def plot_metric_vs_sparsity(
     ax.set_ylabel(metric_label)
     ax.set_xlim(0, 100)
     ax.legend(title="Model", fontsize="small")
+    return save_figure(fig, out_stem)
+
+
+def plot_class_metric_vs_sparsity(
+    table: pd.DataFrame, classes: Sequence[str], out_stem: str | os.PathLike[str], *, model: str,
+    prefix: str = "auc_", metric_label: str = "One-vs-rest AUC",
+) -> list[Path]:
+    """Per-class metric (columns {prefix}{class} of one model's pruning table) against the measured sparsity."""
+    columns = [f"{prefix}{name}" for name in classes]
+    missing = [column for column in ("sparsity", *columns) if column not in table.columns]
+    if missing:
+        raise ValueError(f"pruning table of model '{model}' lacks columns {missing}")
+    use_style()
+    fig = Figure(figsize=FIGURE_INCHES, layout="constrained")
+    ax = fig.subplots()
+    ordered = table.sort_values("sparsity")
+    for name, column in zip(classes, columns):
+        ax.plot(100 * ordered["sparsity"], ordered[column], marker="o", label=name)
+    ax.set_xlabel("Pruned weights [%]")
+    ax.set_ylabel(metric_label)
+    ax.set_xlim(0, 100)
+    ax.legend(title=f"Model {model}, class", fontsize="small")
     return save_figure(fig, out_stem)

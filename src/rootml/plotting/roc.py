@@ -75,3 +75,30 @@ def plot_rejection(
     bottom.set_xlabel(EFFICIENCY_LABEL)
     bottom.set_xlim(*efficiency_range)
     return save_figure(fig, out_stem)
+
+
+def plot_class_rocs(
+    curves: Mapping[str, Mapping[str, RocCurve]], out_stem: str | os.PathLike[str], *,
+    efficiency_range: tuple[float, float] = (0.1, 1.0),
+) -> list[Path]:
+    """One panel per class (class -> model -> one-vs-rest ROC): rejection of the other classes vs efficiency."""
+    if not curves:
+        raise ValueError("no per-class ROC curves to plot")
+    grid = efficiency_grid(efficiency_range)
+    use_style()
+    n_cols = min(3, len(curves))
+    n_rows = -(-len(curves) // n_cols)
+    fig = Figure(figsize=(5.5 * n_cols, 5.0 * n_rows), layout="constrained")
+    axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+    for ax, (name, models) in zip(axes, curves.items()):
+        for model, curve in models.items():
+            draw_rejection(ax, curve, grid, model)
+        ax.plot(grid, 1.0 / grid, color="grey", linestyle="--", label="Random")
+        ax.set_yscale("log")
+        ax.set_xlim(*efficiency_range)
+        ax.set_xlabel(f"Efficiency of class {name}", fontsize="small")
+        ax.set_ylabel(r"Rejection of the rest $1/\varepsilon_{\mathrm{B}}$", fontsize="small")
+        ax.legend(title=f"{name} vs rest", fontsize="x-small", title_fontsize="small")
+    for ax in axes[len(curves):]:
+        ax.set_axis_off()
+    return save_figure(fig, out_stem)

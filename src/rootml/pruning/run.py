@@ -6,7 +6,7 @@ import copy
 import itertools
 import logging
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from torch import nn
 
 from rootml.atomic import atomic_output
 from rootml.errors import ConfigError, InputError
+from rootml.plotting.pruning import plot_class_metric_vs_sparsity
 from rootml.pruning.latency import Backend, Timing, latency_table, take_rows
 from rootml.pruning.onnx_export import PARTICLE_AXIS, PARTICLE_INPUTS, check_onnx, export_onnx
 from rootml.pruning.prune import DEFAULT_MODULE_TYPES, PruningStep, iterative_prune
@@ -25,7 +26,7 @@ from rootml.training import TrainedModel, load_trained
 from rootml.training.data import SplitReader
 from rootml.training.device import configure_threads
 from rootml.training.inference import collect, torch_forward
-from rootml.training.records import write_json
+from rootml.training.records import save_torch, write_json
 from rootml.training.settings import TrainingSettings
 from rootml.training.trainer import FitSetup, fit
 
@@ -63,6 +64,11 @@ def resolve_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     return {**DEFAULT_SETTINGS, **settings}
 
 
+def class_aucs(metrics: Mapping[str, Any], classes: Sequence[str]) -> dict[str, float | None]:
+    """The per-class one-vs-rest AUCs (auc_{class}) of a classifier's metrics; empty for other tasks."""
+    return {f"auc_{name}": metrics[f"auc_{name}"] for name in classes if f"auc_{name}" in metrics}
+
+
 def fewer_particles(inputs: Mapping[str, np.ndarray], n_particles: int) -> dict[str, np.ndarray]:
     """The inputs with only the first `n_particles` slots of each particle input (other inputs unchanged)."""
     return {key: np.ascontiguousarray(value[..., :n_particles]) if key in PARTICLE_INPUTS else value
@@ -71,8 +77,12 @@ def fewer_particles(inputs: Mapping[str, np.ndarray], n_particles: int) -> dict[
 
 def evaluator(
     trained: TrainedModel, reader: SplitReader, metric: str, max_rows: int | None,
+    record: list[dict[str, Any]] | None = None,
 ) -> Callable[[nn.Module], float]:
-    """evaluate(model) -> the objective's `metric` of `model` on `reader`'s split (first `max_rows` jets)."""
+    """evaluate(model) -> the objective's `metric` of `model` on `reader`'s split (first `max_rows` jets).
+
+    Each call appends all metrics of the objective (auc_{class} of a classifier among them) to `record`.
+    """
     objective = trained.objective
     meta_keys = ["label", "weight", *([objective.target_key] if objective.target_key else [])]
 
@@ -82,6 +92,8 @@ def evaluator(
         collected = collect(torch_forward(model, objective, trained.device), reader, trained.input_keys, meta_keys,
                             EVAL_BATCH, max_rows=max_rows)
         metrics = objective.metrics(collected.outputs, collected.meta)
+        if record is not None:
+            record.append(metrics)
         if metric not in metrics:
             raise ConfigError("pruning.metric", f"'{metric}' is not a metric of a {objective.task} model; "
                                                 f"known: {sorted(metrics)}")
@@ -114,15 +126,19 @@ def fine_tuner(
 
 def prune_trained(
     trained: TrainedModel, readers: Mapping[str, SplitReader], options: Mapping[str, Any], metric: str, scratch: Path,
+    record: list[dict[str, Any]] | None = None,
 ) -> tuple[list[PruningStep], nn.Module]:
-    """Run the pruning schedule of `options` on the trained model (in place), fine-tuning unless 0 epochs."""
+    """Run the pruning schedule of `options` on the trained model (in place), fine-tuning unless 0 epochs.
+
+    record receives all metrics of each evaluated step, in the order of the returned steps.
+    """
     fine_tune = None
     if options["fine_tune_epochs"] > 0:
         overrides = {"epochs": options["fine_tune_epochs"], "warmup_epochs": 0,
                      **({"lr": options["fine_tune_lr"]} if options["fine_tune_lr"] else {})}
         fine_tune = fine_tuner(trained, readers, TrainingSettings.resolve(trained.config["training"], overrides,
                                                                           "pruning"), scratch)
-    evaluate = evaluator(trained, readers[options["eval_split"]], metric, options["max_eval_jets"])
+    evaluate = evaluator(trained, readers[options["eval_split"]], metric, options["max_eval_jets"], record)
     return iterative_prune(trained.model, options["sparsities"], evaluate, fine_tune, options["module_types"])
 
 
@@ -153,18 +169,20 @@ def prune_model(model_dir: Path, data_dir: Path, out_dir: Path, settings: Mappin
                           f"only torch models can be pruned, model '{name}' is a '{config['family']}'")
     metric = options["metric"] or TASK_METRICS[trained.objective.task]
     splits = sorted({"train", "val", options["eval_split"]})
-    readers = {split: SplitReader(data_dir, split, config["inputs"], config["training"]["max_jets_in_memory"])
+    readers = {split: SplitReader(data_dir, split, config["inputs"], config["training"]["max_jets_in_memory"],
+                                  view=trained.view, view_key=f"models.{config.get('model', name)}")
                for split in splits}
     dense = copy.deepcopy(trained.model)
     out_dir.mkdir(parents=True, exist_ok=True)
+    recorded: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix=".fine_tune_", dir=out_dir) as scratch:
-        table, pruned = prune_trained(trained, readers, options, metric, Path(scratch))
+        table, pruned = prune_trained(trained, readers, options, metric, Path(scratch), recorded)
     for row in table:
         log.info("%s: sparsity %.4f (target %.2f): %s %.5f, %d of %d parameters non-zero", name, row.sparsity,
                  row.target_sparsity, metric, row.metric, row.n_nonzero, row.n_parameters)
     pruned = pruned.cpu().eval()
     with atomic_output(out_dir / "model_pruned.pt") as tmp:
-        torch.save(pruned.state_dict(), tmp)
+        save_torch(pruned.state_dict(), tmp)
 
     n_inputs = max(ONNX_CHECK_JETS, *options["latency_batches"])
     batch = next(readers[options["eval_split"]].batches(list(pruned.input_keys), n_inputs, max_rows=n_inputs))
@@ -177,9 +195,12 @@ def prune_model(model_dir: Path, data_dir: Path, out_dir: Path, settings: Mappin
     latency = latency_table(name, backends, inputs, batch_sizes=options["latency_batches"], timing=timing)
     with atomic_output(out_dir / "latency.csv") as tmp:
         latency.to_csv(tmp, index=False)
-    steps = [row.as_dict() for row in table]
+    classes = list(config["classes"])
+    steps = [{**row.as_dict(), **class_aucs(metrics, classes)} for row, metrics in zip(table, recorded)]
     with atomic_output(out_dir / "pruning.csv") as tmp:
         pd.DataFrame(steps).to_csv(tmp, index=False)
+    if trained.objective.task == "classification" and len(classes) > 2:
+        plot_class_metric_vs_sparsity(pd.DataFrame(steps), classes, out_dir / "auc_per_class", model=name)
     write_json({"model": name, "family": config["family"], "task": trained.objective.task, "metric": metric,
                 "eval_split": options["eval_split"], "steps": steps, "onnx_max_abs_diff": difference,
                 "settings": options}, out_dir / "pruning.json")

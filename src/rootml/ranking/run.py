@@ -134,7 +134,7 @@ class Ranking:
         self.config = self.trained.config
         objective = self.trained.objective
         reader = SplitReader(data_dir, "test", self.config["inputs"],
-                             max_jets_in_memory=settings["max_jets"] or np.iinfo(np.int64).max)
+                             max_jets_in_memory=settings["max_jets"] or np.iinfo(np.int64).max, view=self.trained.view)
         self.axis = feature_axis(self.trained, reader)
         rows = reader.n_rows if settings["max_jets"] is None else min(settings["max_jets"], reader.n_rows)
         keys = [*self.trained.input_keys, "weight", *([objective.target_key] if objective.target_key else [])]

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from rootml.atomic import atomic_output
+from rootml.training.records import save_torch
 
 
 @dataclass
@@ -65,7 +66,7 @@ def save_checkpoint(
         "scaler": scaler.state_dict(), "rng": rng_state(), "loop": asdict(loop),
     }
     with atomic_output(path) as tmp:
-        torch.save(payload, tmp)
+        save_torch(payload, tmp)
 
 
 def read_checkpoint(path: Path) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ import h5py
 import numpy as np
 
 from rootml.errors import InputError
+from rootml.training.view import PARTICLE_KEYS, InputView
 
 META_KEYS: tuple[str, ...] = ("label", "weight", "event_id")
 INPUT_KEYS: tuple[str, ...] = ("highlevel", "features", "points", "vectors", "mask", "image")
@@ -46,16 +47,22 @@ class DatasetInfo:
 
 
 class SplitReader:
-    """Reads batches of named datasets from the prepared files of one split."""
+    """Reads batches of named datasets from the prepared files of one split, as a model's InputView sees them."""
 
     def __init__(
-        self, data_dir: str | Path, split: str, representations: Sequence[str], max_jets_in_memory: int,
+        self, data_dir: str | Path, split: str, representations: Sequence[str], max_jets_in_memory: int, *,
+        view: InputView | None = None, view_key: str = "models",
     ) -> None:
-        """Open `data_dir/split/{representation}.h5` for each representation and check they agree."""
+        """Open `data_dir/split/{representation}.h5` for each representation and check they agree.
+
+        view restricts the particles and high-level features read (config key `view_key` in its errors).
+        """
         if not representations:
             raise ValueError("at least one representation is needed")
         self.split = split
         self.max_jets_in_memory = max_jets_in_memory
+        self.view = view or InputView()
+        self._columns: np.ndarray | None = None
         self.paths = [Path(data_dir) / split / f"{rep}.h5" for rep in representations]
         self.datasets: dict[str, DatasetInfo] = {}
         self.feature_names: dict[str, list[str]] = {}
@@ -64,6 +71,24 @@ class SplitReader:
             self._scan(rep, path)
         self.n_rows = self.datasets["label"].shape[0]
         self._cache: dict[str, np.ndarray] = {}
+        self._apply_view(view_key)
+
+    def _apply_view(self, key: str) -> None:
+        """Narrow the recorded shapes and feature names to what the view reads."""
+        if "mask" in self.datasets:
+            self.view.check_particles(self.datasets["mask"].shape[1], f"{key}.n_particles")
+        if self.view.n_particles is not None:
+            for name in PARTICLE_KEYS:
+                if name in self.datasets:
+                    info = self.datasets[name]
+                    shape = (*info.shape[:-1], min(info.shape[-1], self.view.n_particles))
+                    self.datasets[name] = DatasetInfo(info.path, shape, info.chunk_rows, info.row_bytes, info.is_float)
+        if self.view.features is not None and "highlevel" in self.datasets:
+            self._columns = self.view.columns(self.feature_names["highlevel"], f"{key}.features")
+            info = self.datasets["highlevel"]
+            self.datasets["highlevel"] = DatasetInfo(info.path, (info.shape[0], len(self._columns)), info.chunk_rows,
+                                                     info.row_bytes, info.is_float)
+            self.feature_names["highlevel"] = [self.feature_names["highlevel"][i] for i in self._columns]
 
     def _scan(self, representation: str, path: Path) -> None:
         """Record the datasets of one file; check its row count and classes against the files before it."""
@@ -98,6 +123,11 @@ class SplitReader:
             key = min(rows, key=rows.get)
             raise InputError(f"dataset '{key}' has {rows[key]} rows, others {max(rows.values())}",
                              file=str(self.datasets[key].path))
+
+    @property
+    def columns(self) -> np.ndarray | None:
+        """Indices of the high-level features read among the prepared ones (None: all)."""
+        return self._columns
 
     @property
     def observers(self) -> list[str]:
@@ -200,7 +230,7 @@ class SplitReader:
         out = {}
         for key in keys:
             info = self.datasets[key]
-            values = files[info.path][key][start:stop]
+            values = self.view.slice(key, files[info.path][key][start:stop], self._columns)
             if info.is_float and not np.isfinite(values).all():
                 bad = start + int(np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))[0])
                 raise InputError(f"dataset '{key}' has NaN or inf (row {bad})", file=str(info.path))

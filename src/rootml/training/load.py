@@ -20,6 +20,7 @@ from rootml.training.data import to_model_layout
 from rootml.training.device import ComputeDevice, select_device
 from rootml.training.inference import Forward, torch_forward
 from rootml.training.objectives import Objective, make_objective
+from rootml.training.view import InputView
 
 PREDICT_BATCH = 4096
 
@@ -46,10 +47,23 @@ class TrainedModel:
         """The prepared datasets the model reads (features, points, mask, highlevel, image, ...)."""
         return tuple(self.config["input_keys"])
 
+    @property
+    def view(self) -> InputView:
+        """The particles and high-level features the model reads (model_config.json n_particles, features)."""
+        return InputView.of(self.config)
+
+    def narrow(self, key: str, values: np.ndarray) -> np.ndarray:
+        """Dataset `key` as the model reads it: given in the prepared layout or already narrowed by its view."""
+        columns = self.config.get("highlevel_columns")
+        if key == "highlevel" and columns is not None and values.shape[1] == len(columns):
+            return values
+        return self.view.slice(key, values, None if columns is None else np.asarray(columns))
+
     def predict(self, inputs: Mapping[str, np.ndarray], batch_size: int = PREDICT_BATCH) -> np.ndarray:
         """Scores in batches: class probabilities (n, n_classes), regression values (n,) or anomaly scores (n,).
 
-        inputs: the arrays named by input_keys, in the prepared layout (mask (n, P) bool or (n, 1, P)).
+        inputs: the arrays named by input_keys, in the prepared layout (mask (n, P) bool or (n, 1, P)), all
+        particles and high-level features or only those of the model's view.
         """
         missing = [key for key in self.input_keys if key not in inputs]
         if missing:
@@ -57,7 +71,8 @@ class TrainedModel:
         n = len(inputs[self.input_keys[0]])
         outputs = [
             self.forward({key: value.astype(np.float32, copy=False) for key, value in to_model_layout(
-                [{key: np.asarray(inputs[key][start:start + batch_size]) for key in self.input_keys}]).items()})
+                [{key: self.narrow(key, np.asarray(inputs[key][start:start + batch_size]))
+                  for key in self.input_keys}]).items()})
             for start in range(0, n, batch_size)
         ]
         return self.objective.scores(np.concatenate(outputs))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 
 from rootml.atomic import atomic_output
 
@@ -25,3 +26,9 @@ def write_history(history: Sequence[Mapping[str, Any]], out_dir: Path) -> None:
     write_json([dict(row) for row in history], out_dir / "history.json")
     with atomic_output(out_dir / "history.csv") as tmp:
         pd.DataFrame(list(history), columns=list(HISTORY_COLUMNS)).to_csv(tmp, index=False)
+
+
+def save_torch(obj: object, path: str | Path) -> None:
+    """torch.save through an open file: given a path, torch records that (temporary) name in the archive."""
+    with open(path, "wb") as handle:
+        torch.save(obj, handle)

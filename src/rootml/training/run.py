@@ -25,9 +25,10 @@ from rootml.training.device import ComputeDevice, configure_threads, select_devi
 from rootml.training.inference import torch_forward
 from rootml.training.objectives import Objective, Regression, make_objective
 from rootml.training.predict import write_predictions
-from rootml.training.records import write_history, write_json
+from rootml.training.records import save_torch, write_history, write_json
 from rootml.training.settings import TrainingSettings
 from rootml.training.trainer import EpochCallback, FitSetup, fit
+from rootml.training.view import InputView
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,13 @@ def plan_run(name: str, entry: Mapping[str, Any], config: Mapping[str, Any], dat
     representations = model_representations({**entry, "model": model_name})
     settings = TrainingSettings.resolve(config.get("training", {}), entry.get("training", {}), f"{key}.training")
     seed = derive_seed(config["seed"], "train", model_name, entry.get("seed_index", 0))
-    readers = {split: SplitReader(data_dir, split, representations, settings.max_jets_in_memory) for split in SPLITS}
+    view = InputView.of(entry)
+    for option, representation in (("n_particles", "particles"), ("features", "highlevel")):
+        if entry.get(option) is not None and representation not in representations:
+            raise ConfigError(f"{key}.{option}", f"applies to models on the {representation} inputs; family "
+                                                 f"'{family}' reads {representations}")
+    readers = {split: SplitReader(data_dir, split, representations, settings.max_jets_in_memory, view=view,
+                                  view_key=key) for split in SPLITS}
     classes = list(config["classes"])
     if readers["train"].classes != classes:
         raise InputError(f"prepared with classes {readers['train'].classes}, but the config's classes are {classes}",
@@ -115,6 +122,8 @@ def plan_run(name: str, entry: Mapping[str, Any], config: Mapping[str, Any], dat
         **objective.describe(), "classes": classes, "inputs": representations, "input_keys": input_keys,
         "input_dims": input_dims, "n_outputs": objective.n_outputs, "hparams": hparams, "training": settings.as_dict(),
         "seed": seed, "feature_names": readers["train"].feature_names[representations[0]],
+        "n_particles": view.n_particles, "features": None if view.features is None else list(view.features),
+        "highlevel_columns": None if readers["train"].columns is None else readers["train"].columns.tolist(),
     }
     return RunPlan(name, settings, readers, objective, model, input_keys, model_config, seed)
 
@@ -147,7 +156,7 @@ def train_model(
                          out_dir / "checkpoint.pt", fingerprint(plan.model_config, readers), name, progress)
         loop = fit(plan.model, setup, on_epoch_end)
         with atomic_output(out_dir / "model.pt") as tmp:
-            torch.save({k: v.cpu() for k, v in plan.model.state_dict().items()}, tmp)
+            save_torch({k: v.cpu() for k, v in plan.model.state_dict().items()}, tmp)
         history, best_epoch = loop.history, loop.best_epoch
         forward = torch_forward(plan.model, objective, device)
     write_json({**plan.model_config, "best_epoch": best_epoch}, out_dir / "model_config.json")

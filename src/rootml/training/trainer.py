@@ -4,6 +4,8 @@ early stopping on the validation loss, best-epoch weights, a checkpoint after ev
 
 from __future__ import annotations
 
+import random
+
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -127,6 +129,8 @@ def start_or_resume(model: nn.Module, setup: FitSetup, opt: Optimization) -> Loo
     if payload is not None:
         log.info("%s: %s belongs to another configuration, starting afresh", setup.name, setup.checkpoint)
     torch.manual_seed(derive_seed(setup.seed, "torch"))
+    random.seed(derive_seed(setup.seed, "python"))
+    np.random.seed(derive_seed(setup.seed, "numpy"))
     return LoopState(setup.fingerprint)
 
 

@@ -1,0 +1,218 @@
+"""The tiny pipeline submitted through profiles/slurm to a single-node Slurm cluster gives the files of a local run.
+
+The session fixture installs (Debian slurm-wlm + munge) and starts the cluster with tests/cluster/slurm_up.sh;
+the test skips only when those packages cannot be installed. Files are compared byte for byte, except where
+the format itself embeds wall-clock values: ROOT files (uproot writes creation times and random UUIDs) are
+compared by content, and timing fields (VOLATILE_KEYS) are left out of JSON, CSV, markdown tables and torch
+files.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import math
+import re
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import uproot
+
+REPO = Path(__file__).resolve().parents[1]
+CLUSTER = REPO / "tests" / "cluster"
+PACKAGES_MISSING = 3  # exit status of slurm_up.sh when slurm-wlm / munge cannot be installed
+COMPARED = ("data", "results")
+# Keys / columns that hold wall-clock times, durations, speeds or the machine and command line of a run.
+VOLATILE_KEYS = frozenset({"seconds", "started", "finished", "elapsed_s", "host", "command", "latency_ms",
+                           "throughput_per_s"})
+TINY = {
+    "seed": 11,
+    "classes": ["q", "W"],
+    "samples": {
+        "q": {"label": "q", "generate": {"process": "quark", "chunks": 1, "jets_per_chunk": 100}},
+        "W": {"label": "W", "generate": {"process": "wqq", "chunks": 1, "jets_per_chunk": 100}},
+    },
+    # one small torch model, so training, pruning and ONNX export run on the cluster as well
+    "models": {"mlp": {"family": "mlp", "hparams": {"hidden": [8]}, "training": {"epochs": 1}}},
+    "pruning": {"sparsities": [0.5], "fine_tune_epochs": 0, "latency_batches": [1], "latency_warmup": 0,
+                "latency_repeats": 2},
+}
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A running single-node Slurm cluster for the session; yields its state folder (logs, job records)."""
+    state = tmp_path_factory.mktemp("slurm")
+    up = subprocess.run([str(CLUSTER / "slurm_up.sh"), str(state)], capture_output=True, text=True, timeout=600)
+    if up.returncode == PACKAGES_MISSING:
+        pytest.skip(f"Slurm test skipped: slurm-wlm and munge could not be installed: {up.stderr.strip()}")
+    assert up.returncode == 0, f"slurm_up.sh failed:\n{up.stdout}\n{up.stderr}"
+    yield state
+    subprocess.run([str(CLUSTER / "slurm_down.sh")], capture_output=True, timeout=120)
+
+
+def _without_volatile(value: object) -> object:
+    """`value` with every mapping entry named in VOLATILE_KEYS removed, recursively."""
+    if isinstance(value, dict):
+        return {k: _without_volatile(v) for k, v in value.items() if k not in VOLATILE_KEYS}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_without_volatile(v) for v in value)
+    return value
+
+
+def _tensor_bytes(tensor: torch.Tensor) -> bytes:
+    """The raw bytes of a tensor's elements (any dtype, bfloat16 included, which numpy lacks)."""
+    return tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+
+
+def _same_objects(a: object, b: object) -> bool:
+    """Exact equality of nested dicts, sequences, tensors, arrays (bit for bit) and scalars (NaN equals NaN)."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.dtype == b.dtype \
+            and a.shape == b.shape and _tensor_bytes(a) == _tensor_bytes(b)
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()  # bit-exact, NaN included
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_objects(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same_objects(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+        return math.isnan(b)
+    return type(a) is type(b) and a == b
+
+
+def _same_root(a: Path, b: Path) -> bool:
+    """Same keys, classes and branch contents (uproot stamps each file with its creation time and a UUID)."""
+    with uproot.open(a) as fa, uproot.open(b) as fb:
+        if fa.classnames() != fb.classnames():
+            return False
+        for key, classname in fa.classnames().items():
+            if classname != "TTree":
+                raise AssertionError(f"{a}: no content comparison for {key} of class {classname}")
+            ta, tb = fa[key], fb[key]
+            if ta.typenames() != tb.typenames() or ta.num_entries != tb.num_entries:
+                return False
+            if not ak.array_equal(ta.arrays(library="ak"), tb.arrays(library="ak"), equal_nan=True):
+                return False
+    return True
+
+
+def _markdown_without_volatile(text: str) -> list[str]:
+    """Lines of a markdown document, its tables without the columns named in VOLATILE_KEYS (padding ignored)."""
+    lines, drop, in_table = [], set(), False
+    for line in text.splitlines():
+        is_row = line.startswith("|")
+        if is_row:
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            if not in_table:  # the first row of a table names its columns
+                drop = {i for i, cell in enumerate(cells) if cell in VOLATILE_KEYS}
+            line = "|".join(cell for i, cell in enumerate(cells) if i not in drop)
+        in_table = is_row
+        lines.append(line)
+    return lines
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two output files hold the same content, timing fields aside (see the module docstring)."""
+    if a.suffix == ".root":
+        return _same_root(a, b)
+    if a.suffix == ".json":
+        return _same_objects(_without_volatile(json.loads(a.read_text())), _without_volatile(json.loads(b.read_text())))
+    if a.suffix == ".md":
+        return _markdown_without_volatile(a.read_text()) == _markdown_without_volatile(b.read_text())
+    if a.suffix == ".csv":
+        da, db = pd.read_csv(a), pd.read_csv(b)
+        return da.drop(columns=VOLATILE_KEYS & set(da), errors="ignore").equals(
+            db.drop(columns=VOLATILE_KEYS & set(db), errors="ignore"))
+    if a.suffix == ".pt":
+        # our own outputs of this test; checkpoints hold the per-epoch seconds of the history
+        load = dict(map_location="cpu", weights_only=False)
+        return _same_objects(_without_volatile(torch.load(a, **load)), _without_volatile(torch.load(b, **load)))
+    return filecmp.cmp(a, b, shallow=False)
+
+
+def output_differences(first: Path, second: Path) -> list[str]:
+    """Relative paths under data/ and results/ that exist in only one run folder or differ in content."""
+    def files(root: Path) -> set[str]:
+        """Relative paths of the compared files of one run."""
+        return {str(p.relative_to(root)) for top in COMPARED if (root / top).is_dir()
+                for p in (root / top).rglob("*") if p.is_file()}
+
+    in_first, in_second = files(first), files(second)
+    problems = [f"only in {first.name}: {p}" for p in sorted(in_first - in_second)]
+    problems += [f"only in {second.name}: {p}" for p in sorted(in_second - in_first)]
+    problems += [f"differs: {p}" for p in sorted(in_first & in_second) if not _same_file(first / p, second / p)]
+    return problems
+
+
+def _completed_slurm_jobs(state: Path) -> int:
+    """Number of jobs the Slurm controller recorded as COMPLETED (jobcomp/filetxt of slurm_up.sh)."""
+    record = state / "log" / "jobcomp.txt"
+    return record.read_text().count("JobState=COMPLETED") if record.exists() else 0
+
+
+def test_slurm_profile_reproduces_the_local_run(slurm_cluster: Path, run_snakemake, tmp_path: Path) -> None:
+    before = _completed_slurm_jobs(slurm_cluster)
+    # Both runs at once: the Slurm run mostly waits for its status polls. The profile as a user runs it,
+    # with Slurm polled from 2 s after each submission on (not 10 s).
+    with ThreadPoolExecutor(2) as pool:
+        slurm_run = pool.submit(run_snakemake, tmp_path / "slurm", TINY, "--workflow-profile",
+                                str(REPO / "profiles" / "slurm"), "--slurm-init-seconds-before-status-checks", "2",
+                                timeout=900)
+        local_run = pool.submit(run_snakemake, tmp_path / "local", TINY, timeout=900)
+        on_slurm, local = slurm_run.result(), local_run.result()
+    assert on_slurm.returncode == 0, on_slurm.stdout
+    assert local.returncode == 0, local.stdout
+
+    submitted = on_slurm.stdout.count("has been submitted with SLURM jobid")
+    remote = re.findall(r"^rule (\w+):$", on_slurm.stdout, flags=re.MULTILINE)  # local rules print "localrule"
+    assert {"generate", "ingest", "train"} <= set(remote) and submitted == len(remote), on_slurm.stdout
+    assert _completed_slurm_jobs(slurm_cluster) - before == submitted
+    assert "SLURM" not in local.stdout
+
+    assert (tmp_path / "local" / "results" / "models" / "mlp" / "metrics.json").is_file()
+    assert output_differences(tmp_path / "slurm", tmp_path / "local") == []
+
+
+def test_output_comparison_ignores_only_timing(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    columns = {"jet_pt": np.array([510.5, 620.25], dtype=np.float32), "jet_nparticles": np.array([31, 47])}
+    for run, host in ((first, "node1"), (second, "node2")):
+        (run / "results" / "models" / "m").mkdir(parents=True)
+        (run / "data" / "raw").mkdir(parents=True)
+        with uproot.recreate(run / "data" / "raw" / "0000.root") as f:  # different creation time and UUID
+            f.mktree("tree", {k: v.dtype for k, v in columns.items()})
+            f["tree"].extend(columns)
+        history = {"epoch": [0], "train_loss": [0.5], "seconds": [1.0 if run is first else 2.0]}
+        (run / "results" / "models" / "m" / "history.json").write_text(json.dumps(history))
+        pd.DataFrame(history).to_csv(run / "results" / "models" / "m" / "history.csv", index=False)
+        (run / "results" / "provenance.json").write_text(json.dumps({"host": host, "config_hash": "ab"}))
+        latency = "0.1062 " if run is first else "0.13541"
+        (run / "results" / "summary.md").write_text(
+            f"# Summary\n\n| backend | latency_ms | metric |\n|:--|--:|--:|\n| onnx | {latency} | 0.81 |\n")
+        torch.save({"model": {"w": torch.ones(3)}, "history": history}, run / "results" / "models" / "m" / "c.pt")
+        (run / "data" / "x.parquet").write_bytes(b"PAR1 same")
+    assert not filecmp.cmp(first / "data/raw/0000.root", second / "data/raw/0000.root", shallow=False)
+    assert output_differences(first, second) == []
+
+    columns["jet_pt"][1] = 620.5
+    with uproot.recreate(second / "data" / "raw" / "0000.root") as f:
+        f.mktree("tree", {k: v.dtype for k, v in columns.items()})
+        f["tree"].extend(columns)
+    (second / "results" / "provenance.json").write_text(json.dumps({"host": "node2", "config_hash": "cd"}))
+    torch.save({"model": {"w": torch.zeros(3)}, "history": {}}, second / "results" / "models" / "m" / "c.pt")
+    (second / "data" / "x.parquet").write_bytes(b"PAR1 sane")
+    (second / "results" / "summary.md").write_text(
+        "# Summary\n\n| backend | latency_ms | metric |\n|:--|--:|--:|\n| onnx | 0.1062 | 0.82 |\n")
+    (second / "results" / "extra.png").write_bytes(b"")
+    assert output_differences(first, second) == [
+        "only in second: results/extra.png", "differs: data/raw/0000.root", "differs: data/x.parquet",
+        "differs: results/models/m/c.pt", "differs: results/provenance.json", "differs: results/summary.md"]

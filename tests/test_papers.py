@@ -1,0 +1,96 @@
+"""The paper reproductions (config/papers/*.yaml) plan their whole DAG; `scale` sets the generated chunks; the
+per-model views are checked against the feature lists before any job; seed copies get a mean ± std table."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from rootml.config import check_config, model_runs, sample_chunks
+from rootml.errors import ConfigError
+from rootml.evaluation import expected_figures
+from rootml.report import seeds_section
+
+PAPERS = ("top_landscape", "jedinet", "jet_images", "hls4ml_pruning")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def paper(name: str) -> dict:
+    """The paper config as written."""
+    return yaml.safe_load((REPO / "config" / "papers" / f"{name}.yaml").read_text())
+
+
+def job_count(stdout: str, rule: str) -> int:
+    """Number of jobs of `rule` in a dry run's job table."""
+    match = re.search(rf"^{rule}\s+(\d+)$", stdout, re.MULTILINE)
+    assert match, f"no {rule} jobs in:\n{stdout[-3000:]}"
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize("name", PAPERS)
+def test_paper_config_dry_run(run_snakemake, tmp_path: Path, name: str) -> None:
+    config = paper(name)
+    result = run_snakemake(tmp_path, config, "--dry-run")
+    assert result.returncode == 0, result.stdout[-5000:]
+    chunks = sum(len(sample_chunks(config, sample)) for sample in config["samples"])
+    assert job_count(result.stdout, "generate") == chunks
+    assert chunks < sum(s["generate"]["chunks"] for s in config["samples"].values())  # laptop scale < 1
+    assert job_count(result.stdout, "train") == len(model_runs(config))
+    assert job_count(result.stdout, "summary") == 1
+
+
+def test_scale_sets_the_generated_chunks(run_snakemake, tmp_path: Path) -> None:
+    config = paper("jet_images")
+    assert [len(sample_chunks(config, s)) for s in ("QCD", "W")] == [8, 8]  # 80 chunks x 0.1
+    for scale, expected in ((1.0, 80), (0.25, 20), (0.0001, 1), (0.0125, 1), (0.01875, 2)):
+        assert len(sample_chunks({**config, "scale": scale}, "W")) == expected
+    assert len(sample_chunks({k: v for k, v in config.items() if k != "scale"}, "W")) == 80  # default 1.0
+    config["scale"] = 0.025
+    result = run_snakemake(tmp_path, config, "--dry-run")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert job_count(result.stdout, "generate") == 4
+    config["scale"] = 0
+    result = run_snakemake(tmp_path / "zero", config, "--dry-run")
+    assert result.returncode != 0 and "0 is less than or equal to the minimum of 0" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("model", "entry", "key"),
+    [
+        ("mass", {"family": "bdt", "features": ["jet_c2_b2"]}, "models.mass.features"),
+        ("cnn", {"family": "deepsets", "n_particles": 65}, "models.cnn.n_particles"),
+    ],
+)
+def test_model_views_checked_against_feature_lists(model: str, entry: dict, key: str) -> None:
+    config = paper("jet_images")
+    check_config(config)
+    config = copy.deepcopy(config)
+    config["models"][model] = entry
+    with pytest.raises(ConfigError) as error:
+        check_config(config)
+    assert error.value.key == key
+
+
+def test_per_class_roc_figure_only_with_more_than_two_classes() -> None:
+    models = paper("jedinet")["models"]
+    assert "roc_per_class" in expected_figures(models, ["t"], ["g", "q"], classes=["g", "q", "W", "Z", "t"])
+    assert "roc_per_class" not in expected_figures(models, ["t"], ["g"], classes=["g", "t"])
+
+
+def test_seeds_section_mean_and_std_over_copies() -> None:
+    metrics = pd.DataFrame({
+        "model": ["pfn_s0", "pfn_s1", "pfn_s2", "bdt", "ae_s0"], "task": ["classification"] * 4 + ["anomaly"],
+        "auc_sb": [0.90, 0.92, 0.94, 0.8, 0.7], "accuracy": [0.8, 0.8, 0.8, 0.7, 0.6],
+        "rejection_30": [100.0, 120.0, 140.0, 50.0, 2.0],
+    })
+    text = "\n".join(seeds_section(metrics))
+    row = next(line for line in text.splitlines() if line.startswith("| pfn"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells == ["pfn", "3", "0.920 ± 0.020", "0.8 ± 0", "120 ± 20"]
+    assert "bdt" not in text and "ae" not in text and "1/ε_B at ε_S = 30%" in text
+    assert seeds_section(metrics[~metrics["model"].str.startswith("pfn")]) == []
