@@ -53,6 +53,10 @@ def test_every_stage_wrote_its_outputs(tiny_run: Path) -> None:
     for stem in figures:
         for suffix in (".png", ".pdf"):
             assert (tiny_run / "results" / "evaluation" / "figures" / f"{stem}{suffix}").stat().st_size > 1000
+    provenance = json.loads((tiny_run / "results" / "provenance.json").read_text())
+    assert len(provenance["git"]["commit"]) == 40 and isinstance(provenance["git"]["dirty"], bool)
+    assert provenance["config"]["seed"] == TINY["seed"] and len(provenance["config_hash"]) == 64
+    assert provenance["packages"]["torch"].startswith("2.13.0") and provenance["started"] < provenance["finished"]
     summary = (tiny_run / "results" / "summary.md").read_text()
     assert "| pnet" in summary and "onnxruntime" in summary and "## Feature ranking" in summary
 
