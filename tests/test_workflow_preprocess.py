@@ -96,3 +96,22 @@ def test_changed_settings_rerun_only_what_depends_on_them(workflow: dict[str, An
     assert planned == {"fit_preprocessing": 1, "prepare": 3, "plot_inputs": 1}
     more_particles = {**CONFIG, "features": {**CONFIG["features"], "n_particles": 20}}
     assert planned_jobs(run(more_particles, *TARGETS, "--dry-run"))["preprocess"] == 4
+
+
+def test_a_nan_in_one_ingested_file_stops_the_run_naming_it(run_snakemake, tmp_path) -> None:
+    import awkward as ak
+
+    for label, sample in enumerate(CLASSES):
+        for chunk in range(CHUNKS[sample]):
+            write_synthetic_chunk(tmp_path / "data" / "ingested" / sample / f"{chunk:04d}.parquet", JETS, label,
+                                  seed=10 * label + chunk)
+    bad = tmp_path / "data" / "ingested" / "t" / "0001.parquet"
+    jets = ak.from_parquet(bad)
+    mass = ak.to_numpy(jets.jet_mass).copy()
+    mass[7] = np.nan
+    ak.to_parquet(ak.with_field(jets, mass, "jet_mass"), bad)
+    result = run_snakemake(tmp_path, CONFIG, *TARGETS)
+    assert result.returncode != 0
+    assert "t/0001.parquet" in result.stdout and "jet_mass" in result.stdout
+    assert not (tmp_path / "data" / "preprocessed" / "t" / "0001.h5").exists()
+    assert not list((tmp_path / "data").glob("prepared/*/*.h5"))
