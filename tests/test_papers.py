@@ -13,16 +13,36 @@ import yaml
 
 from rootml.config import check_config, model_runs, sample_chunks
 from rootml.errors import ConfigError
-from rootml.evaluation import expected_figures
+from rootml.evaluation.names import expected_figures
 from rootml.report import seeds_section
 
 PAPERS = ("top_landscape", "jedinet", "jet_images", "hls4ml_pruning")
+PREVIEWS = ("top_landscape", "jedinet", "hls4ml_pruning")
 REPO = Path(__file__).resolve().parents[1]
 
 
 def paper(name: str) -> dict:
     """The paper config as written."""
     return yaml.safe_load((REPO / "config" / "papers" / f"{name}.yaml").read_text())
+
+
+def overridden_keys(overlay: dict, base: dict, prefix: str = "") -> list[str]:
+    """Dotted keys of `overlay` that `base` lacks (an overlay should only override)."""
+    missing = []
+    for key, value in overlay.items():
+        if key not in base:
+            missing.append(prefix + key)
+        elif isinstance(value, dict):
+            missing += overridden_keys(value, base[key], f"{prefix}{key}.")
+    return missing
+
+
+def merged(base: dict, overlay: dict) -> dict:
+    """`overlay` merged into a copy of `base`, key by key, as Snakemake merges several --configfile."""
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) else value
+    return out
 
 
 def job_count(stdout: str, rule: str) -> int:
@@ -42,6 +62,32 @@ def test_paper_config_dry_run(run_snakemake, tmp_path: Path, name: str) -> None:
     assert chunks < sum(s["generate"]["chunks"] for s in config["samples"].values())  # laptop scale < 1
     assert job_count(result.stdout, "train") == len(model_runs(config))
     assert job_count(result.stdout, "summary") == 1
+
+
+def test_paper_config_replaces_the_default_config(run_snakemake, tmp_path: Path) -> None:
+    # as in the repository root: config/config.yaml is there, and --configfile names a paper config
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text((REPO / "config" / "config.yaml").read_text())
+    result = run_snakemake(tmp_path, paper("jet_images"), "--dry-run")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert job_count(result.stdout, "train") == 4  # cnn, tau21, mass, mass_tau21: none of the default run's models
+    assert job_count(result.stdout, "generate") == 16
+
+
+@pytest.mark.parametrize("name", PREVIEWS)
+def test_preview_overlay_plans_a_smaller_run(run_snakemake, tmp_path: Path, name: str) -> None:
+    base = paper(name)
+    overlay = yaml.safe_load((REPO / "config" / "papers" / "preview" / f"{name}.yaml").read_text())
+    assert overridden_keys(overlay, base) == []
+    config = merged(base, overlay)
+    check_config(config)
+    papers = REPO / "config" / "papers"
+    files = [str(papers / f"{name}.yaml"), str(papers / "preview" / f"{name}.yaml")]
+    result = run_snakemake(tmp_path, {}, "--configfile", *files, "--dry-run")
+    assert result.returncode == 0, result.stdout[-3000:]
+    chunks = sum(len(sample_chunks(config, sample)) for sample in config["samples"])
+    assert job_count(result.stdout, "generate") == chunks < sum(len(sample_chunks(base, s)) for s in base["samples"])
+    assert job_count(result.stdout, "train") == len(model_runs(base))
 
 
 def test_scale_sets_the_generated_chunks(run_snakemake, tmp_path: Path) -> None:
