@@ -1,5 +1,5 @@
 # Stage evaluate: metrics with uncertainties for every model run, and the evaluation figures.
-from rootml.evaluation import expected_figures
+from rootml.evaluation.names import expected_figures
 
 
 def evaluation_settings(config) -> dict:

@@ -6,7 +6,7 @@ PRUNED_RUNS = [run for run, entry in MODEL_RUNS.items() if entry["family"] != "b
 rule prune:
     input:
         model="results/models/{model}/model_config.json",
-        data=lambda wildcards: train_input(wildcards),
+        data=train_input,
     output:
         table="results/prune/{model}/pruning.csv",
         summary="results/prune/{model}/pruning.json",

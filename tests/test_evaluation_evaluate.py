@@ -12,7 +12,8 @@ from matplotlib.image import imread
 from scipy.special import softmax
 
 from rootml.errors import ConfigError, InputError
-from rootml.evaluation import evaluate_models, expected_figures
+from rootml.evaluation.evaluate import evaluate_models
+from rootml.evaluation.names import expected_figures
 
 CLASSES = ["g", "q", "W", "Z", "t"]
 SIGNAL, BACKGROUND = ["t"], ["g", "q"]

@@ -14,7 +14,7 @@ import uproot
 import yaml
 
 from rootml.config import model_runs
-from rootml.evaluation import expected_figures
+from rootml.evaluation.names import expected_figures
 
 TINY = yaml.safe_load((Path(__file__).parent / "configs" / "tiny.yaml").read_text())
 

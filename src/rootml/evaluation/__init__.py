@@ -1,5 +1,2 @@
-"""Evaluation of trained models: metrics with uncertainties, metrics tables, and the evaluation figures."""
-
-from rootml.evaluation.evaluate import evaluate_models, expected_figures
-
-__all__ = ["evaluate_models", "expected_figures"]
+"""Evaluation of trained models: metrics with uncertainties (metrics), metrics tables (tables), the evaluation
+figures (evaluate) and their names and captions (names, imported by the Snakefile without the heavy modules)."""

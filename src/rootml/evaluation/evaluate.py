@@ -11,9 +11,10 @@ import pandas as pd
 
 from rootml.errors import ConfigError, InputError
 from rootml.evaluation.metrics import (
-    DEFAULT_EFFICIENCIES, N_BOOTSTRAP, anomaly_metrics, anomaly_scores, classification_metrics, jet_weights, percent,
-    one_vs_rest, regression_metrics, roc, sculpting_jsd, selection_threshold, signal_vs_background, validate_groups,
+    N_BOOTSTRAP, anomaly_metrics, anomaly_scores, classification_metrics, jet_weights, one_vs_rest, regression_metrics,
+    roc, sculpting_jsd, selection_threshold, signal_vs_background, validate_groups,
 )
+from rootml.evaluation.names import DEFAULT_EFFICIENCIES, expected_figures, percent
 from rootml.evaluation.results import ModelResults, load_model_results
 from rootml.evaluation.tables import metrics_table, write_tables
 from rootml.plotting.anomaly import plot_anomaly
@@ -29,48 +30,6 @@ from rootml.seeds import derive_seed
 FIGURES_DIR = "figures"
 N_SCULPTING_BINS = 40
 SCULPTING_QUANTILES = (0.005, 0.995)  # default axis of the sculpting figure: this central range of the background
-
-
-def expected_figures(
-    models: Mapping[str, Mapping[str, Any]], signal: Sequence[str], background: Sequence[str],
-    efficiencies: Sequence[float] = DEFAULT_EFFICIENCIES, reference: str | None = None,
-    sculpting_observable: str = "jet_mass", classes: Sequence[str] = (),
-) -> dict[str, str]:
-    """Figure stem (under figures/, no suffix) -> caption, for models given as name -> config entry (family, task,
-    target, background): exactly the figures evaluate_models writes (roc_per_class with more than two classes)."""
-    groups = f"{', '.join(signal)} vs {', '.join(background)}"
-    classifiers = [name for name, entry in models.items() if entry.get("task", "classification") == "classification"]
-    figures: dict[str, str] = {}
-    if classifiers:
-        figures["roc"] = (f"Background rejection 1/ε_B against signal efficiency ε_S ({groups}) of every classifier, "
-                          f"with binomial uncertainty bands; lower panel: ratio to {reference or classifiers[0]}.")
-        if len(classes) > 2:
-            figures["roc_per_class"] = ("One-vs-rest ROC per class (one panel each): rejection of all other classes "
-                                        "against the efficiency of the class, every classifier, binomial bands.")
-        for efficiency in efficiencies:
-            figures[f"sculpting_eff{percent(efficiency)}"] = (
-                f"Background ({', '.join(background)}) {sculpting_observable} distribution (unit area) before and "
-                f"after each classifier's cut at {percent(efficiency)}% signal efficiency, jets beyond the axis in the edge "
-                "bins; legend: Jensen-Shannon divergence to the inclusive distribution.")
-    for name, entry in models.items():
-        task = entry.get("task", "classification")
-        if task == "classification":
-            figures[f"scores_{name}"] = (
-                f"{name}: {groups} discriminant per class, test (points) over train (filled), unit area; legend: "
-                "Kolmogorov-Smirnov p-value of train vs test (overtraining check).")
-            figures[f"confusion_{name}"] = (
-                f"{name}: confusion matrix of the most probable class on the test split, normalised per true class.")
-        elif task == "anomaly":
-            figures[f"anomaly_{name}"] = (
-                f"{name}: reconstruction error per class (left); background rejection of the error against signal "
-                "efficiency, per signal class and combined (right).")
-        figures[f"training_{name}"] = (f"{name}: training and validation loss, validation accuracy and AUC, and "
-                                       "learning rate per epoch (per boosting round for BDTs).")
-    for target in dict.fromkeys(e["target"] for e in models.values() if e.get("task") == "regression"):
-        figures[f"regression_{target}"] = (
-            f"Regression of {target}: residual distribution (left); response prediction/true in bins of the true "
-            "value, median and 15.9-84.1% band (right).")
-    return figures
 
 
 def samples_per_class(frame: pd.DataFrame, scores: np.ndarray, rows: np.ndarray, classes: Sequence[str],

@@ -17,8 +17,8 @@ from scipy.spatial.distance import jensenshannon
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from rootml.errors import ConfigError
+from rootml.evaluation.names import DEFAULT_EFFICIENCIES, percent
 
-DEFAULT_EFFICIENCIES: tuple[float, ...] = (0.3, 0.5)
 N_BOOTSTRAP = 100
 # Quantiles of the residuals whose half distance is the resolution (a Gaussian's +-1 sigma).
 RESOLUTION_QUANTILES = (0.15865, 0.84135)
@@ -224,11 +224,6 @@ def sculpting_jsd(values: np.ndarray, weight: np.ndarray, passed: np.ndarray, ed
     if before.sum() <= 0 or after.sum() <= 0:
         return float("nan")
     return float(jensenshannon(before, after, base=2) ** 2)
-
-
-def percent(efficiency: float) -> str:
-    """Name suffix of a signal efficiency: 0.3 -> '30'."""
-    return f"{100 * efficiency:g}"
 
 
 def rejection_metrics(scores: BinaryScores, efficiencies: Sequence[float]) -> dict[str, float]:

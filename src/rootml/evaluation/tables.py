@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from rootml.atomic import atomic_output
-from rootml.evaluation.metrics import percent
+from rootml.evaluation.names import percent
 
 FIRST_COLUMNS: tuple[str, ...] = ("model", "family", "task")
 
