@@ -33,6 +33,23 @@ def test_perfect_classifier_has_auc_one_and_no_background_left() -> None:
     assert rejection[0] == np.inf and error[0] == np.inf
 
 
+def test_no_background_left_is_reported_as_a_lower_limit() -> None:
+    """Where no background jet passes the cut, the table says the rejection exceeds the background count."""
+    rng = np.random.default_rng(3)
+    is_signal = np.repeat([False, True], [700, 300])
+    score = np.where(is_signal, rng.uniform(0.5, 1.5, is_signal.size), rng.uniform(0.0, 1.0, is_signal.size))
+    weight = np.where(is_signal, 1.0, 2.0)  # weighted background: the limit is its effective count
+    frame = pd.DataFrame({"label": is_signal.astype(int), "score_b": 1 - score, "score_t": score, "weight": weight})
+    metrics = classification_metrics(frame, ["b", "t"], ["t"], ["b"], efficiencies=[0.3, 0.9], weighted=True,
+                                     n_bootstrap=0)
+    assert metrics["rejection_30"] == np.inf and metrics["rejection_30_limit"] == pytest.approx(700.0)
+    assert np.isfinite(metrics["rejection_90"]) and "rejection_90_limit" not in metrics
+    table = metrics_table({"cut": {"task": "classification", "family": "bdt", **metrics}})
+    text = markdown_tables(table, ["b", "t"], ["t"], ["b"], [0.3, 0.9])
+    row = next(line for line in text.splitlines() if line.startswith("| cut"))
+    assert "> 700" in row and "inf" not in row
+
+
 def test_rejection_of_shifted_uniforms_is_known() -> None:
     """Rejection, its binomial error and the AUC of two shifted uniform distributions."""
     # signal efficiency 50% cuts at 0.75, leaving 25% of the background: rejection 4; 30% cuts at 0.95 -> 5% -> 20

@@ -227,12 +227,16 @@ def sculpting_jsd(values: np.ndarray, weight: np.ndarray, passed: np.ndarray, ed
 
 
 def rejection_metrics(scores: BinaryScores, efficiencies: Sequence[float]) -> dict[str, float]:
-    """rejection_{pct} (1/eps_B at each signal efficiency) and rejection_{pct}_err."""
-    rejection, error = rejection_at(roc(scores), efficiencies)
+    """rejection_{pct} (1/eps_B at each signal efficiency) and rejection_{pct}_err; where no background jet passes
+    (rejection inf), rejection_{pct}_limit: the effective number of background jets, which the rejection exceeds."""
+    curve = roc(scores)
+    rejection, error = rejection_at(curve, efficiencies)
     metrics = {}
     for efficiency, value, err in zip(efficiencies, rejection, error):
         metrics[f"rejection_{percent(efficiency)}"] = float(value)
         metrics[f"rejection_{percent(efficiency)}_err"] = float(err)
+        if np.isinf(value) and curve.n_background > 0:
+            metrics[f"rejection_{percent(efficiency)}_limit"] = float(curve.n_background)
     return metrics
 
 

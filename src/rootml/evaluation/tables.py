@@ -33,15 +33,26 @@ def format_with_error(value: float, error: float | None = None) -> str:
     return f"{value:.{decimals}f} ± {error:.{decimals}f}"
 
 
+def format_cell(value: Any, error: float | None, limit: float | None) -> str:
+    """A table cell: strings as they are, '> limit' for an infinite value with a finite lower limit (no background
+    jet left), else format_with_error."""
+    if isinstance(value, str):
+        return value
+    if limit is not None and not pd.isna(limit) and math.isinf(value):
+        return f"> {limit:.4g}"
+    return format_with_error(value, None if error is None or pd.isna(error) else error)
+
+
 def display_frame(table: pd.DataFrame, headers: Mapping[str, str]) -> pd.DataFrame:
-    """Strings of the columns in `headers` (column -> header) that have values, each with its *_err when present."""
+    """Strings of the columns in `headers` (column -> header) that have values, each with its *_err (uncertainty)
+    and *_limit (lower limit of an infinite value) when present."""
     out = pd.DataFrame({"Model": table["model"]})
     for column, header in headers.items():
         if column not in table.columns or table[column].isna().all():
             continue
-        errors = table[f"{column}_err"] if f"{column}_err" in table.columns else [None] * len(table)
-        out[header] = [value if isinstance(value, str) else format_with_error(value, None if pd.isna(err) else err)
-                       for value, err in zip(table[column], errors)]
+        errors, limits = ([None] * len(table) if f"{column}{suffix}" not in table.columns
+                          else table[f"{column}{suffix}"] for suffix in ("_err", "_limit"))
+        out[header] = [format_cell(*cell) for cell in zip(table[column], errors, limits)]
     return out
 
 
