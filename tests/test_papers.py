@@ -140,3 +140,11 @@ def test_seeds_section_mean_and_std_over_copies() -> None:
     assert cells == ["pfn", "3", "0.920 ± 0.020", "0.8 ± 0", "120 ± 20"]
     assert "bdt" not in text and "ae" not in text and "1/ε_B at ε_S = 30%" in text
     assert seeds_section(metrics[~metrics["model"].str.startswith("pfn")]) == []
+
+
+def test_docs_figures_exist() -> None:
+    """Every figure docs/papers.md shows is in the repository (copied from a preview run into docs/figures/)."""
+    text = (REPO / "docs" / "papers.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert len(links) >= 4
+    assert [link for link in links if not (REPO / "docs" / link).is_file()] == []

@@ -58,5 +58,6 @@ def plot_class_metric_vs_sparsity(
     ax.set_xlabel("Pruned weights [%]")
     ax.set_ylabel(metric_label)
     ax.set_xlim(0, 100)
-    ax.legend(title=f"Model {model}, class", fontsize="small")
+    # the AUCs fall with the sparsity, so the lower left corner stays free of curves
+    ax.legend(title=f"{model}: class", fontsize="small", loc="lower left", ncols=min(len(classes), 3))
     return save_figure(fig, out_stem)
