@@ -7,6 +7,7 @@ import copy
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -140,6 +141,15 @@ def test_seeds_section_mean_and_std_over_copies() -> None:
     assert cells == ["pfn", "3", "0.920 ± 0.020", "0.8 ± 0", "120 ± 20"]
     assert "bdt" not in text and "ae" not in text and "1/ε_B at ε_S = 30%" in text
     assert seeds_section(metrics[~metrics["model"].str.startswith("pfn")]) == []
+
+
+def test_seeds_section_gives_a_lower_limit_where_no_background_is_left() -> None:
+    metrics = pd.DataFrame({
+        "model": ["bdt_s0", "bdt_s1"], "task": ["classification"] * 2, "auc_sb": [0.98, 0.99],
+        "rejection_30": [np.inf, 800.0], "rejection_30_limit": [1000.0, np.nan],
+    })
+    row = next(line for line in seeds_section(metrics)[2].splitlines() if line.startswith("| bdt"))
+    assert [cell.strip() for cell in row.strip("|").split("|")][-1] == "> 900"
 
 
 def test_docs_figures_exist() -> None:

@@ -15,7 +15,7 @@ from rootml.plotting.anomaly import log_edges
 from rootml.plotting.confusion import plot_confusion, row_normalised_confusion
 from rootml.plotting.curves import plot_training_curves
 from rootml.plotting.regression import binned_response
-from rootml.plotting.roc import plot_rejection
+from rootml.plotting.roc import plot_rejection, tagger_styles
 from rootml.plotting.scores import ks_pvalue, unit_area
 
 
@@ -83,3 +83,13 @@ def test_binned_response_and_log_edges() -> None:
     assert edges[0] > 0 and np.allclose(np.diff(np.log(edges)), np.log(edges[1] / edges[0]))
     with pytest.raises(ValueError, match="positive"):
         log_edges({"g": (np.zeros(3), np.ones(3))})
+
+
+def test_seed_copies_share_a_colour_and_one_legend_entry() -> None:
+    """Runs of one tagger trained with several seeds: one legend entry naming the count, one colour, thin copies."""
+    names = ["bdt_s0", "bdt_s1", "cnn", "bdt_s2"]
+    styles = tagger_styles(names, {"bdt_s0": "bdt", "bdt_s1": "bdt", "bdt_s2": "bdt", "cnn": "cnn"})
+    assert [styles[name][0] for name in names] == ["bdt (3 trainings)", None, "cnn", None]
+    assert styles["bdt_s1"][1] == styles["bdt_s2"][1] == styles["bdt_s0"][1] != styles["cnn"][1]
+    assert [styles[name][2] for name in names] == [False, True, False, True]
+    assert [label for label, _, _ in tagger_styles(names, None).values()] == names  # no groups: every run its own

@@ -44,6 +44,17 @@ def mean_and_spread(values: np.ndarray) -> str:
     return format_with_error(mean, spread)
 
 
+def seed_cell(group: pd.DataFrame, column: str) -> str:
+    """mean_and_spread of a metric over the seed copies; for a rejection that is infinite in some copy (no background
+    jet left), '> mean' of the copies' values with each infinite one replaced by its lower limit."""
+    values = group[column].to_numpy(float)
+    limit_column = f"{column}_limit"
+    if not np.isinf(values).any() or limit_column not in group.columns:
+        return mean_and_spread(values)
+    bounds = np.where(np.isinf(values), group[limit_column].to_numpy(float), values)
+    return f"> {np.mean(bounds):.4g}"
+
+
 def seeds_section(metrics: pd.DataFrame) -> list[str]:
     """Mean ± standard deviation over the seed copies (name_s0, name_s1, ...) of every model trained several times."""
     runs = metrics[metrics["model"].str.match(SEED_RUN) & (metrics["task"] == "classification")]
@@ -56,7 +67,7 @@ def seeds_section(metrics: pd.DataFrame) -> list[str]:
     for model, group in runs.groupby(runs["model"].str.replace(SEED_RUN, r"\g<model>", regex=True), sort=False):
         row = {"Model": model, "Trainings": len(group)}
         for column, header in columns.items():
-            row[header] = mean_and_spread(group[column].to_numpy(float))
+            row[header] = seed_cell(group, column)
         rows.append(row)
     return ["## Mean ± standard deviation over trainings with different seeds", "", _table(pd.DataFrame(rows)), ""]
 

@@ -164,13 +164,15 @@ def evaluate_models(
     curves = {name: roc(signal_vs_background(r.test, classes, signal, background, weighted=weighted))
               for name, r in results.items() if r.task == "classification"}
     if curves:
+        groups = {name: results[name].config.get("model", name) for name in curves}  # seed copies -> their entry
         plot_rejection(curves, figures_dir / "roc", reference=reference, signal_label=", ".join(signal),
-                       background_label=", ".join(background))
+                       background_label=", ".join(background), groups=groups)
         sculpting_figures(results, rows, classes, signal, background, efficiencies, weighted, sculpting_observable,
                           sculpting_range, figures_dir)
         if len(classes) > 2:
             plot_class_rocs({name: {model: roc(one_vs_rest(results[model].test, classes, name, weighted=weighted))
-                                    for model in curves} for name in classes}, figures_dir / "roc_per_class")
+                                    for model in curves} for name in classes}, figures_dir / "roc_per_class",
+                            groups=groups)
     for result in results.values():
         model_figures(result, classes, signal, background, weighted, figures_dir)
     for target in dict.fromkeys(r.config["target"] for r in results.values() if r.task == "regression"):

@@ -4,10 +4,12 @@ binomial uncertainty bands and a ratio panel to a reference tagger."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+from matplotlib import rcParams
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -28,22 +30,43 @@ def efficiency_grid(efficiency_range: tuple[float, float]) -> np.ndarray:
     return np.linspace(low, high, N_POINTS)
 
 
-def draw_rejection(ax: Axes, curve: RocCurve, grid: np.ndarray, label: str) -> tuple[np.ndarray, np.ndarray, str]:
-    """Draw one rejection curve with its uncertainty band; return rejection, uncertainty and the line colour."""
+def draw_rejection(ax: Axes, curve: RocCurve, grid: np.ndarray, label: str | None, color: str | None = None,
+                   copy: bool = False) -> tuple[np.ndarray, np.ndarray, str]:
+    """Draw one rejection curve, with its uncertainty band unless it is a further `copy` of a tagger (another
+    seed: a thin line of the same colour, no band, no legend entry); return rejection, uncertainty and colour."""
     rejection, error = rejection_at(curve, grid)
     finite = np.isfinite(rejection) & np.isfinite(error)  # no background left at low efficiency: nothing to draw
     x, y, dy = grid[finite], rejection[finite], error[finite]
-    (line,) = ax.plot(x, y, label=label, linewidth=2)
-    ax.fill_between(x, y - dy, y + dy, color=line.get_color(), alpha=0.25, linewidth=0)
+    (line,) = ax.plot(x, y, label=label, linewidth=1 if copy else 2, color=color, alpha=0.7 if copy else 1.0)
+    if not copy:
+        ax.fill_between(x, y - dy, y + dy, color=line.get_color(), alpha=0.25, linewidth=0)
     return rejection, error, line.get_color()
+
+
+def tagger_styles(names: Sequence[str], groups: Mapping[str, str] | None) -> dict[str, tuple[str | None, str, bool]]:
+    """Run name -> (legend label or None, colour, is a further copy): one colour and one legend entry per tagger,
+    where `groups` maps runs trained several times (seeds) to their tagger; every run its own tagger without it."""
+    groups = dict(groups or {})
+    colors = rcParams["axes.prop_cycle"].by_key()["color"]
+    taggers = list(dict.fromkeys(groups.get(name, name) for name in names))
+    sizes = Counter(groups.get(name, name) for name in names)
+    styles, seen = {}, set()
+    for name in names:
+        tagger = groups.get(name, name)
+        color = colors[taggers.index(tagger) % len(colors)]
+        label = tagger if sizes[tagger] == 1 else f"{tagger} ({sizes[tagger]} trainings)"
+        styles[name] = (None if tagger in seen else label, color, tagger in seen)
+        seen.add(tagger)
+    return styles
 
 
 def plot_rejection(
     curves: Mapping[str, RocCurve], out_stem: str | os.PathLike[str], *, reference: str | None = None,
     signal_label: str = "signal", background_label: str = "background",
-    efficiency_range: tuple[float, float] = (0.1, 1.0),
+    efficiency_range: tuple[float, float] = (0.1, 1.0), groups: Mapping[str, str] | None = None,
 ) -> list[Path]:
-    """Rejection vs signal efficiency of each tagger (name -> ROC) and its ratio to `reference` (default: the first)."""
+    """Rejection vs signal efficiency of each tagger (name -> ROC) and its ratio to `reference` (default: the first);
+    runs that `groups` maps to one tagger (seed copies) share a colour and a legend entry."""
     if not curves:
         raise ValueError("no ROC curves to plot")
     reference = next(iter(curves)) if reference is None else reference
@@ -53,22 +76,25 @@ def plot_rejection(
     use_style()
     fig = Figure(figsize=FIGURE_INCHES, layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
-    drawn = {name: draw_rejection(top, curve, grid, name) for name, curve in curves.items()}
+    styles = tagger_styles(list(curves), groups)
+    drawn = {name: draw_rejection(top, curve, grid, *styles[name]) for name, curve in curves.items()}
     top.plot(grid, 1.0 / grid, color="grey", linestyle="--", label="Random")
     top.set_yscale("log")
     top.set_ylabel(REJECTION_LABEL)
     top.legend(title=f"{signal_label} vs {background_label}", fontsize="small", title_fontsize="small")
     reference_rejection = drawn[reference][0]
     highest = 1.0
-    for rejection, error, color in drawn.values():
+    for name, (rejection, error, color) in drawn.items():
+        copy = styles[name][2]
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = rejection / reference_rejection
             band = ratio * error / rejection
         finite = np.isfinite(ratio) & np.isfinite(band)
-        bottom.plot(grid[finite], ratio[finite], color=color, linewidth=2)
-        highest = max(highest, float(ratio[finite].max(initial=0.0)))
-        bottom.fill_between(grid[finite], (ratio - band)[finite], (ratio + band)[finite], color=color, alpha=0.25,
-                            linewidth=0)
+        bottom.plot(grid[finite], ratio[finite], color=color, linewidth=1 if copy else 2, alpha=0.7 if copy else 1.0)
+        highest = highest if copy else max(highest, float(ratio[finite].max(initial=0.0)))  # copies may run off
+        if not copy:
+            bottom.fill_between(grid[finite], (ratio - band)[finite], (ratio + band)[finite], color=color,
+                                alpha=0.25, linewidth=0)
     bottom.axhline(1.0, color="black", linewidth=0.8)
     bottom.set_ylim(0.0, 1.2 * highest)  # the curves set the range; wide bands at low efficiency are cut
     bottom.set_ylabel(f"Ratio to {reference}", fontsize="small")
@@ -79,9 +105,10 @@ def plot_rejection(
 
 def plot_class_rocs(
     curves: Mapping[str, Mapping[str, RocCurve]], out_stem: str | os.PathLike[str], *,
-    efficiency_range: tuple[float, float] = (0.1, 1.0),
+    efficiency_range: tuple[float, float] = (0.1, 1.0), groups: Mapping[str, str] | None = None,
 ) -> list[Path]:
-    """One panel per class (class -> model -> one-vs-rest ROC): rejection of the other classes vs efficiency."""
+    """One panel per class (class -> model -> one-vs-rest ROC): rejection of the other classes vs efficiency; seed
+    copies as in plot_rejection."""
     if not curves:
         raise ValueError("no per-class ROC curves to plot")
     grid = efficiency_grid(efficiency_range)
@@ -91,8 +118,9 @@ def plot_class_rocs(
     fig = Figure(figsize=(5.5 * n_cols, 5.0 * n_rows), layout="constrained")
     axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
     for ax, (name, models) in zip(axes, curves.items()):
+        styles = tagger_styles(list(models), groups)
         for model, curve in models.items():
-            draw_rejection(ax, curve, grid, model)
+            draw_rejection(ax, curve, grid, *styles[model])
         ax.plot(grid, 1.0 / grid, color="grey", linestyle="--", label="Random")
         ax.set_yscale("log")
         ax.set_xlim(*efficiency_range)
