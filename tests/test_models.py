@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import jsonschema
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ import torch
 from rootml.errors import ConfigError
 from rootml.models import MODEL_FAMILIES, build_model, family_schema
 from rootml.models.particlenet import knn
+from rootml.training.device import configure_torch
 
 N_FEATURES, N_HIGHLEVEL, IMAGE = 6, 5, (1, 12, 12)
 DIMS = {"features": N_FEATURES, "points": 2, "highlevel": N_HIGHLEVEL, "image": IMAGE}
@@ -157,6 +160,35 @@ def test_training_reduces_loss(name: str, family: str, hparams: dict) -> None:
         optimizer.step()
     assert held_out_loss() < 0.7 * before
 
+
+
+@pytest.fixture
+def configured_torch():
+    """configure_torch(2) for one test, then torch's previous threads and deterministic mode back."""
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    configure_torch(2)
+    yield
+    torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("name,family,hparams", TORCH_MODELS, ids=[m[0] for m in TORCH_MODELS])
+def test_backward_is_deterministic_on_two_threads(name: str, family: str, hparams: dict, configured_torch) -> None:
+    """As the trainer configures torch, every family's backward pass has deterministic kernels and repeats bit for bit."""
+    batch, labels = separable_batch(256, seed=3)  # large enough for torch's parallel CPU kernels
+
+    def gradients() -> list[torch.Tensor]:
+        model = build_model(family, DIMS, 2, seed=7, **hparams)
+        with torch.random.fork_rng():  # the same dropout masks in both passes
+            torch.manual_seed(11)
+            torch.nn.functional.cross_entropy(run(model, batch), labels).backward()
+        return [parameter.grad for parameter in model.parameters() if parameter.grad is not None]
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*deterministic.*")  # warn_only's message for a missing kernel
+        first, second = gradients(), gradients()
+    assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))
 
 def one_prong_images(n: int, gen: torch.Generator) -> torch.Tensor:
     """Background jet images: one centred Gaussian blob of random width and intensity (a 2-parameter family)."""

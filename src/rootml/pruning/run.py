@@ -24,7 +24,7 @@ from rootml.pruning.prune import DEFAULT_MODULE_TYPES, PruningStep, iterative_pr
 from rootml.seeds import derive_seed
 from rootml.training import TrainedModel, load_trained
 from rootml.training.data import SplitReader
-from rootml.training.device import configure_threads
+from rootml.training.device import configure_torch
 from rootml.training.inference import collect, torch_forward
 from rootml.training.records import save_torch, write_json
 from rootml.training.settings import TrainingSettings
@@ -160,7 +160,7 @@ def prune_model(model_dir: Path, data_dir: Path, out_dir: Path, settings: Mappin
     """
     model_dir, data_dir, out_dir = Path(model_dir), Path(data_dir), Path(out_dir)
     options = resolve_settings(settings)
-    configure_threads(options["num_threads"])
+    configure_torch(options["num_threads"])
     trained = load_trained(model_dir)
     config = trained.config
     name = config["name"]

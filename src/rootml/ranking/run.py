@@ -32,7 +32,7 @@ from rootml.ranking.xgb import IMPORTANCE_TYPES, xgb_importance
 from rootml.seeds import derive_seed
 from rootml.training import TrainedModel, load_trained
 from rootml.training.data import SplitReader, attr_list
-from rootml.training.device import configure_threads
+from rootml.training.device import configure_torch
 from rootml.training.objectives import Anomaly, Classification, Regression
 from rootml.training.records import write_json
 
@@ -278,7 +278,7 @@ def rank_model(model_dir: Path, data_dir: Path, out_dir: Path, settings: Mapping
     """Rank the input features of the model in `model_dir` on data_dir/test/*.h5, writing into `out_dir`:
     {xgb,permutation,shap}_importance.csv (as applicable), comparison.csv, selection.csv, plots/ and ranking.json."""
     resolved = resolve_settings(settings)
-    configure_threads(resolved["num_threads"])
+    configure_torch(resolved["num_threads"])
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ranking = Ranking(Path(model_dir), Path(data_dir), out_dir, resolved)

@@ -44,7 +44,16 @@ def select_device() -> ComputeDevice:
     return ComputeDevice(torch.device("cuda"), torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
 
 
-def configure_threads(num_threads: int | None) -> None:
-    """Limit torch's intra-op CPU threads (None: leave torch's default, one per core)."""
+def configure_torch(num_threads: int | None) -> None:
+    """Make torch's results reproducible bit for bit and limit its intra-op CPU threads (None: one per core).
+
+    With several threads, torch's CPU scatter-add (the backward of a gather, as in ParticleNet's kNN edges)
+    adds with atomics in whatever order the threads run, so two runs of one config differed in the last bits
+    (seen on a loaded machine). Deterministic algorithms add serially there (no slower in a ParticleNet
+    training step on 2 CPU threads); on CUDA they need cuBLAS's fixed workspace, set here before cuBLAS starts.
+    warn_only: an op without a deterministic kernel warns instead of stopping the run.
+    """
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
     if num_threads is not None:
         torch.set_num_threads(num_threads)

@@ -21,7 +21,7 @@ from rootml.models.common import resolve_hparams
 from rootml.seeds import derive_seed
 from rootml.training import bdt
 from rootml.training.data import SplitReader
-from rootml.training.device import ComputeDevice, configure_threads, select_device
+from rootml.training.device import ComputeDevice, configure_torch, select_device
 from rootml.training.inference import torch_forward
 from rootml.training.objectives import Objective, Regression, make_objective
 from rootml.training.predict import write_predictions
@@ -139,7 +139,7 @@ def train_model(
     """
     out_dir = Path(out_dir)
     plan = plan_run(name, entry, config, data_dir)
-    configure_threads(plan.settings.num_threads)
+    configure_torch(plan.settings.num_threads)
     device = device or select_device()
     readers, objective = plan.readers, plan.objective
     out_dir.mkdir(parents=True, exist_ok=True)
