@@ -15,7 +15,7 @@ from rootml.plotting.anomaly import log_edges
 from rootml.plotting.confusion import plot_confusion, row_normalised_confusion
 from rootml.plotting.curves import plot_training_curves
 from rootml.plotting.regression import binned_response
-from rootml.plotting.roc import plot_rejection, tagger_styles
+from rootml.plotting.roc import class_roc_figure, plot_rejection, rejection_band, tagger_styles
 from rootml.plotting.scores import ks_pvalue, unit_area
 
 
@@ -93,3 +93,31 @@ def test_seed_copies_share_a_colour_and_one_legend_entry() -> None:
     assert styles["bdt_s1"][1] == styles["bdt_s2"][1] == styles["bdt_s0"][1] != styles["cnn"][1]
     assert [styles[name][2] for name in names] == [False, True, False, True]
     assert [label for label, _, _ in tagger_styles(names, None).values()] == names  # no groups: every run its own
+
+
+@pytest.mark.parametrize("n_classes", [5, 6])
+def test_per_class_rocs_share_one_legend(n_classes: int) -> None:
+    """One legend for all class panels: in the spare panel of a 2x3 grid with 5 classes, below a full grid."""
+    models = {"in": gaussian_roc(2.0), "mlp": gaussian_roc(1.0), "bdt_s0": gaussian_roc(1.5), "bdt_s1": gaussian_roc(1.4)}
+    classes = ["g", "q", "W", "Z", "t", "H"][:n_classes]
+    groups = {"in": "in", "mlp": "mlp", "bdt_s0": "bdt", "bdt_s1": "bdt"}
+    fig = class_roc_figure({name: models for name in classes}, groups=groups)
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None] + fig.legends
+    assert len(legends) == 1
+    assert [text.get_text() for text in legends[0].get_texts()] == ["in", "mlp", "bdt (2 trainings)", "Random"]
+    panels = [ax for ax in fig.axes if ax.axison]
+    assert [ax.get_title() for ax in panels] == [f"{name} vs rest" for name in classes]
+    assert (len(fig.legends) == 1) == (n_classes == 6)
+
+
+def test_rejection_band_stays_positive_where_few_background_jets_pass() -> None:
+    """The band is eps_B +- sigma through 1/x: positive below, capped at the background count above."""
+    n_background = 1000.0
+    eps = np.array([0.1, 0.01, 1 / n_background])
+    sigma = np.sqrt(eps * (1 - eps) / n_background)
+    rejection, error = 1 / eps, sigma / eps**2  # as rejection_at gives them
+    lower, upper = rejection_band(rejection, error, n_background)
+    np.testing.assert_allclose(lower, 1 / (eps + sigma))
+    np.testing.assert_allclose(upper[:2], 1 / (eps - sigma)[:2])
+    assert upper[2] == n_background and 0 < lower[2] < rejection[2]  # one jet passes: sigma ~ eps_B
+    assert (rejection - error)[2] < 1e-3 * rejection[2] < lower[2]  # a symmetric band fell three decades there

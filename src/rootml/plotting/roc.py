@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib import rcParams
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -39,8 +40,23 @@ def draw_rejection(ax: Axes, curve: RocCurve, grid: np.ndarray, label: str | Non
     x, y, dy = grid[finite], rejection[finite], error[finite]
     (line,) = ax.plot(x, y, label=label, linewidth=1 if copy else 2, color=color, alpha=0.7 if copy else 1.0)
     if not copy:
-        ax.fill_between(x, y - dy, y + dy, color=line.get_color(), alpha=0.25, linewidth=0)
+        ax.fill_between(x, *rejection_band(y, dy, curve.n_background), color=line.get_color(), alpha=0.25,
+                        linewidth=0)
     return rejection, error, line.get_color()
+
+
+def rejection_band(rejection: np.ndarray, error: np.ndarray, n_background: float) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper edge of the rejection band: 1/(eps_B +- sigma), the binomial band of eps_B seen through 1/x.
+
+    Symmetric +-error on the rejection reaches zero once a few background jets pass (error ~ rejection), which a
+    log axis draws as a band down to the bottom. Where eps_B - sigma <= 0 the upper edge is the largest
+    rejection the background count can measure.
+    """
+    relative = error / rejection  # = sigma / eps_B
+    ceiling = np.maximum(rejection, n_background)
+    with np.errstate(divide="ignore"):
+        upper = np.where(relative < 1, rejection / (1 - relative), np.inf)
+    return rejection / (1 + relative), np.minimum(upper, ceiling)
 
 
 def tagger_styles(names: Sequence[str], groups: Mapping[str, str] | None) -> dict[str, tuple[str | None, str, bool]]:
@@ -103,12 +119,12 @@ def plot_rejection(
     return save_figure(fig, out_stem)
 
 
-def plot_class_rocs(
-    curves: Mapping[str, Mapping[str, RocCurve]], out_stem: str | os.PathLike[str], *,
-    efficiency_range: tuple[float, float] = (0.1, 1.0), groups: Mapping[str, str] | None = None,
-) -> list[Path]:
+def class_roc_figure(
+    curves: Mapping[str, Mapping[str, RocCurve]], *, efficiency_range: tuple[float, float] = (0.1, 1.0),
+    groups: Mapping[str, str] | None = None,
+) -> Figure:
     """One panel per class (class -> model -> one-vs-rest ROC): rejection of the other classes vs efficiency; seed
-    copies as in plot_rejection."""
+    copies as in plot_rejection. One legend for all panels: in the first unused panel, else below the grid."""
     if not curves:
         raise ValueError("no per-class ROC curves to plot")
     grid = efficiency_grid(efficiency_range)
@@ -117,6 +133,7 @@ def plot_class_rocs(
     n_rows = -(-len(curves) // n_cols)
     fig = Figure(figsize=(5.5 * n_cols, 5.0 * n_rows), layout="constrained")
     axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+    entries: dict[str, Artist] = {}
     for ax, (name, models) in zip(axes, curves.items()):
         styles = tagger_styles(list(models), groups)
         for model, curve in models.items():
@@ -124,9 +141,24 @@ def plot_class_rocs(
         ax.plot(grid, 1.0 / grid, color="grey", linestyle="--", label="Random")
         ax.set_yscale("log")
         ax.set_xlim(*efficiency_range)
+        ax.set_title(f"{name} vs rest", fontsize="small")
         ax.set_xlabel(f"Efficiency of class {name}", fontsize="small")
         ax.set_ylabel(r"Rejection of the rest $1/\varepsilon_{\mathrm{B}}$", fontsize="small")
-        ax.legend(title=f"{name} vs rest", fontsize="x-small", title_fontsize="small")
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
     for ax in axes[len(curves):]:
         ax.set_axis_off()
-    return save_figure(fig, out_stem)
+    handles, labels = list(entries.values()), list(entries)
+    if len(curves) < len(axes):
+        axes[len(curves)].legend(handles, labels, loc="center", fontsize="small")
+    else:
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4), fontsize="small")
+    return fig
+
+
+def plot_class_rocs(
+    curves: Mapping[str, Mapping[str, RocCurve]], out_stem: str | os.PathLike[str], *,
+    efficiency_range: tuple[float, float] = (0.1, 1.0), groups: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """Save class_roc_figure as out_stem.{png,pdf}."""
+    return save_figure(class_roc_figure(curves, efficiency_range=efficiency_range, groups=groups), out_stem)
