@@ -14,7 +14,6 @@ if not workflow.config_settings.configfiles:
     configfile: "config/config.yaml"
 
 
-
 validate(config, "config/schema.yaml")
 
 
