@@ -6,7 +6,7 @@ CORES ?= all
 STAMP := $(VENV)/.rootml-installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run test bench dryrun clean
+.PHONY: run test lint bench dryrun clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks workflow_scripts
+	$(VENV)/bin/snakefmt --check Snakefile rules
+	CONDOR_CONFIG=/dev/null $(VENV)/bin/snakemake --lint --configfile config/config.yaml --directory $$(mktemp -d)
+
+test: lint
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)

@@ -1,11 +1,16 @@
 # rootml: ROOT files -> trained, explained and pruned models -> paper figures, as one DAG.
 # Run: snakemake --cores all   (config/config.yaml; override with --configfile / --config key=value)
+import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from rootml.provenance import write_provenance  # noqa: E402
+from rootml.settings import validated  # noqa: E402
 
 # config/config.yaml is the default run; configs given with --configfile are complete and replace it (several are
 # merged in order, later files overriding earlier ones); --config key=value overrides either
@@ -14,7 +19,7 @@ if not workflow.config_settings.configfiles:
     configfile: "config/config.yaml"
 
 
-validate(config, "config/schema.yaml")
+config.update(validated(config))  # checked against config/schema.yaml, every default filled in
 
 
 include: "rules/common.smk"
@@ -27,7 +32,6 @@ include: "rules/evaluate.smk"
 include: "rules/rank.smk"
 include: "rules/report.smk"
 
-from rootml.provenance import write_provenance  # noqa: E402 (src/ is on the path once common.smk ran)
 
 STARTED = datetime.now(timezone.utc)
 
@@ -37,6 +41,6 @@ onsuccess:
 
 
 rule all:
+    default_target: True
     input:
         "results/summary.md",
-    default_target: True

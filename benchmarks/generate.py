@@ -17,10 +17,11 @@ from pathlib import Path
 from rootml.generate import generate_chunk
 from rootml.generate.events import start_pythia
 from rootml.generate.processes import process_spec, pythia_settings
-from rootml.generate.quiet import stdout_to_log
+from rootml.generate.settings import GenerateSettings
+from rootml.job import redirected_output
 
 SEED = 12345
-WINDOW = {"sqrt_s": 13000.0, "pt_min": 500.0, "pt_max": 700.0}
+SETTINGS = GenerateSettings.from_config({"sqrt_s": 13000.0, "pt_min": 500.0, "pt_max": 700.0})
 # jets asked of the pipeline per bare-loop event: about the jets per event of the least efficient
 # process (tbqq), so that the pipeline runs at least as many events as the bare loop
 JETS_PER_EVENT = 0.5
@@ -28,8 +29,9 @@ JETS_PER_EVENT = 0.5
 
 def bare_pythia_seconds(process: str, n_events: int, seed: int) -> float:
     """Seconds for n_events plain pythia.next() calls (after initialisation)."""
-    settings = pythia_settings(process_spec(process), seed=seed, **WINDOW)
-    with stdout_to_log(None):
+    settings = pythia_settings(process_spec(process), seed=seed, sqrt_s=SETTINGS.sqrt_s, pt_min=SETTINGS.pt_min,
+                               pt_max=SETTINGS.pt_max)
+    with redirected_output(None):
         pythia = start_pythia(settings)
         start = time.perf_counter()
         for _ in range(n_events):
@@ -40,7 +42,7 @@ def bare_pythia_seconds(process: str, n_events: int, seed: int) -> float:
 def pipeline_events_seconds(process: str, n_jets: int, seed: int, out_dir: Path) -> tuple[float, float]:
     """Events generated and seconds spent (initialisation excluded) by generate_chunk for n_jets jets."""
     stats = generate_chunk(out_dir / f"{process}.root", process=process, n_jets=n_jets, seed=seed, label="x",
-                           classes=["x"], progress=False, **WINDOW)
+                           classes=["x"], settings=SETTINGS, progress=False)
     return stats["events"], stats["seconds"] - stats["init_seconds"]
 
 

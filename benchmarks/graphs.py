@@ -1,4 +1,5 @@
-"""kNN graph construction throughput: rootml's batched knn_indices / knn_torch against scipy cKDTree per jet.
+"""kNN graph construction throughput: rootml's batched knn_indices (stored graphs) and ParticleNet's torch kNN (the
+graph the model builds in training) against scipy cKDTree per jet.
 
 Run: .venv/bin/python benchmarks/graphs.py [--jets 10000] [--k 16] [--threads 1]
 All three run on one core by default (cKDTree and numpy are single-threaded; torch gets --threads).
@@ -15,9 +16,10 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
-from rootml.represent.graphs import knn_indices, knn_torch
+from rootml.models.particlenet import knn
+from rootml.represent.graphs import knn_indices
 
-# Jets per knn_torch call: a typical training batch.
+# Jets per torch kNN call: a typical training batch.
 TORCH_BATCH = 512
 
 
@@ -47,12 +49,20 @@ def kdtree_reference(points: np.ndarray, mask: np.ndarray, k: int) -> list[np.nd
     return out
 
 
+def model_knn(points: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Tensor:
+    """ParticleNet's kNN of weaver-layout points (B, D, N), mask (B, 1, N), with missing neighbours set to self."""
+    index, valid = knn(points, mask, k)
+    own = torch.arange(points.size(-1)).view(1, -1, 1)
+    return torch.where(valid[:, 0].bool() & mask[:, 0, :, None].bool(), index, own)
+
+
 def run_torch(points: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
-    """knn_torch over the jets in training-sized batches, weaver layout (B, D, N), back to numpy."""
+    """The model's kNN over the jets in training-sized batches, weaver layout (B, D, N), back to numpy."""
     x = torch.from_numpy(points).transpose(1, 2).contiguous()
-    m = torch.from_numpy(mask)[:, None, :]
-    return torch.cat([knn_torch(x[s:s + TORCH_BATCH], m[s:s + TORCH_BATCH], k)
-                      for s in range(0, len(x), TORCH_BATCH)]).numpy()
+    m = torch.from_numpy(mask)[:, None, :].float()
+    with torch.no_grad():
+        return torch.cat([model_knn(x[s:s + TORCH_BATCH], m[s:s + TORCH_BATCH], k)
+                          for s in range(0, len(x), TORCH_BATCH)]).numpy()
 
 
 def check_agreement(name: str, got: np.ndarray, reference: list[np.ndarray], points: np.ndarray,
@@ -85,21 +95,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jets", type=int, default=10_000)
     parser.add_argument("--k", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads for knn_torch")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads for the model's kNN")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"kNN graphs, k={args.k}, {args.jets} jets, torch {torch.__version__} on CPU "
           f"({torch.get_num_threads()} threads)")
-    print(f"{'N':>4} {'mean n':>7} {'cKDTree/jet':>14} {'knn_indices':>14} {'knn_torch':>14} "
+    print(f"{'N':>4} {'mean n':>7} {'cKDTree/jet':>14} {'knn_indices':>14} {'model kNN':>14} "
           f"{'ratio np':>9} {'ratio torch':>12} {'same sets':>10}")
     for n in (64, 128):
         points, mask = realistic_jets(args.jets, n, seed=n)
         reference, t_ref = timed(kdtree_reference, points, mask, args.k)
         mine, t_np = timed(knn_indices, points, mask, args.k)
-        knn_torch(torch.zeros(2, 2, n), torch.ones(2, 1, n), args.k)  # warm-up: first-call allocations
+        model_knn(torch.zeros(2, 2, n), torch.ones(2, 1, n), args.k)  # warm-up: first-call allocations
         theirs, t_torch = timed(run_torch, points, mask, args.k)
         same_np = check_agreement("knn_indices", mine, reference, points, mask, atol=1e-9)
-        same_torch = check_agreement("knn_torch", theirs, reference, points, mask, atol=1e-5)
+        same_torch = check_agreement("model kNN", theirs, reference, points, mask, atol=1e-5)
         rate = [args.jets / t for t in (t_ref, t_np, t_torch)]
         print(f"{n:>4} {mask.sum(1).mean():>7.1f} {rate[0]:>10.0f} j/s {rate[1]:>10.0f} j/s {rate[2]:>10.0f} j/s "
               f"{rate[1] / rate[0]:>8.2f}x {rate[2] / rate[0]:>11.2f}x {min(same_np, same_torch):>10.6f}")

@@ -21,9 +21,9 @@ import numpy as np
 import uproot
 import vector
 
-from rootml.columns import charge_from_pid, particle_flags
 from rootml.ingest import SampleSpec, ingest_file
 from rootml.ingest.root import plan_reading
+from rootml.particle_types import charge_from_pid, particle_flags
 
 CLASSES = ["g", "q", "W", "Z", "t"]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -44,12 +44,28 @@ def jetclass_chunk(rng: np.random.Generator, n_jets: int, mean_particles: int) -
     along = jet[np.repeat(np.arange(n_jets), counts)]
     pid = rng.choice([211, -211, 22, 130, 11, -11, 13, -13, 321, -321, 2212], n)
     charge = charge_from_pid(pid)
-    part = {"px": p.px, "py": p.py, "pz": p.pz, "energy": p.E, "deta": p.eta - along.eta, "dphi": p.deltaphi(along),
-            "charge": charge, "pid": pid, **{k.removeprefix("part_"): v for k, v in particle_flags(pid, charge).items()}}
+    part = {
+        "px": p.px,
+        "py": p.py,
+        "pz": p.pz,
+        "energy": p.E,
+        "deta": p.eta - along.eta,
+        "dphi": p.deltaphi(along),
+        "charge": charge,
+        "pid": pid,
+        **{k.removeprefix("part_"): v for k, v in particle_flags(pid, charge).items()},
+    }
     label = rng.integers(0, len(CLASSES), n_jets)
-    columns = {"jet_pt": jet.pt, "jet_eta": jet.eta, "jet_phi": jet.phi, "jet_energy": jet.E, "jet_mass": jet.mass,
-               "jet_nparticles": counts, **{f"jet_{k}": rng.uniform(0, 1, n_jets) for k in ("sdmass", "tau1", "tau2", "tau3", "tau4")},
-               **{f"label_{c}": label == i for i, c in enumerate(CLASSES)}}
+    columns = {
+        "jet_pt": jet.pt,
+        "jet_eta": jet.eta,
+        "jet_phi": jet.phi,
+        "jet_energy": jet.E,
+        "jet_mass": jet.mass,
+        "jet_nparticles": counts,
+        **{f"jet_{k}": rng.uniform(0, 1, n_jets) for k in ("sdmass", "tau1", "tau2", "tau3", "tau4")},
+        **{f"label_{c}": label == i for i, c in enumerate(CLASSES)},
+    }
     columns = {k: np.asarray(v, dtype=np.float32) for k, v in columns.items()}
     columns["part"] = ak.zip({k: ak.unflatten(np.asarray(v, dtype=np.int32 if k == "pid" else np.float32), counts)
                               for k, v in part.items()})
@@ -121,7 +137,9 @@ def main() -> None:
         start = time.perf_counter()
         jetclass = write_jetclass(folder / "jetclass.root", args.jets, args.particles)
         size = jetclass.stat().st_size / 1e6
-        print(f"wrote {jetclass.name}: {args.jets} jets x ~{args.particles} constituents, {size:.0f} MB in {time.perf_counter() - start:.1f} s")
+        seconds = time.perf_counter() - start
+        print(f"wrote {jetclass.name}: {args.jets} jets x ~{args.particles} constituents, {size:.0f} MB "
+              f"in {seconds:.1f} s")
         labels = {c: f"label_{c} == 1" for c in CLASSES}
         compare("JetClass-style file", jetclass, {"labels": labels}, folder / "jetclass.parquet", args.repeat)
         nano = {"tree": "Events", "collection": "Jet", "event_id": "event", "selection": "jet_pt > 30",

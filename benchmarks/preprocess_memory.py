@@ -1,7 +1,7 @@
 """Peak memory of the preprocess stage for 1x and 10x the data: the stage streams, so the ratio should stay ~1.
 
 Run: .venv/bin/python benchmarks/preprocess_memory.py [--jets 10000] [--chunks 2] [--scale 10]
-Writes synthetic ingested chunks (rootml.preprocess.synthetic, default config/config.yaml settings)
+Writes synthetic ingested chunks (tests/synthetic.py, default config/config.yaml settings)
 into a temporary folder, then measures each step in a fresh process (peak RSS from getrusage, and
 the increase over the process's RSS after its imports):
 - preprocess_chunk on one chunk of --jets jets, and on one chunk of scale x --jets jets;
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import resource
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,16 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from snakemake.utils import validate
+
+from rootml.settings import validated
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def load_config() -> dict[str, Any]:
     """The default run config with the schema defaults filled in."""
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    validate(config, str(REPO / "config" / "schema.yaml"))
-    return config
+    return validated(yaml.safe_load((REPO / "config" / "config.yaml").read_text()))
 
 
 def _peak_kib() -> int:
@@ -45,15 +45,23 @@ def _measured(step: str, args: tuple) -> dict[str, float]:
     """Run one step in this (fresh) process; return its seconds, peak RSS and the peak above the post-import RSS."""
     from rootml.preprocess.chunk import preprocess_chunk
     from rootml.preprocess.fit import fit_preprocessing
+    from rootml.preprocess.layout import prepared_paths
     from rootml.preprocess.prepare import prepare_split
 
     steps: dict[str, Callable[..., Any]] = {
         "preprocess": lambda src, out, config: preprocess_chunk(src, out, config=config, progress=False),
-        "fit": lambda chunks, out, config: fit_preprocessing(chunks, out / "n.json", out / "r.json", config=config,
-                                                             progress=False),
+        "fit": lambda chunks, out, config: fit_preprocessing(
+            chunks, out / "n.json", out / "r.json", config=config, progress=False
+        ),
         "prepare": lambda chunks, out, fitted, config: prepare_split(
-            chunks, "train", out, normalization=fitted["normalization"], reweighting=fitted["reweighting"],
-            config=config, progress=False),
+            chunks,
+            "train",
+            prepared_paths(out),
+            normalization=fitted["normalization"],
+            reweighting=fitted["reweighting"],
+            config=config,
+            progress=False,
+        ),
     }
     baseline = _peak_kib()
     start = time.perf_counter()
@@ -75,7 +83,8 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=2, help="chunks read by fit/prepare at 1x")
     parser.add_argument("--scale", type=int, default=10)
     args = parser.parse_args()
-    from rootml.preprocess.synthetic import write_synthetic_chunk
+    sys.path.insert(0, str(REPO / "tests"))  # the synthetic chunks of the tests
+    from synthetic import write_synthetic_chunk
 
     config = load_config()
     rows = []

@@ -24,10 +24,10 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 from weaver.nn.model.ParticleNet import ParticleNet as WeaverParticleNet
 
-from rootml.models import build_model
+from rootml.models.registry import build_model
 from rootml.preprocess.store import H5Appender, open_for_writing
-from rootml.training import train_model
 from rootml.training.device import CPU
+from rootml.training.run import train_model
 
 K, CONV, FC, DROPOUT, BATCH, LR = 16, [[32, 32, 32], [64, 64, 64]], [128], 0.1, 128, 1e-3
 N_FEATURES = 7

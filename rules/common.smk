@@ -1,16 +1,19 @@
-# Shared helpers of the rules: which chunks each sample has and where each job's input comes from.
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from rootml.config import (  # noqa: E402
-    check_config, generated_samples, model_representations, model_runs, sample_chunks, sample_files,
+# Shared helpers of the rules: which chunks each sample has, where each job's input comes from, the model runs.
+from rootml.config import (
+    check_config,
+    config_subset,
+    generated_samples,
+    model_runs,
+    sample_chunks,
+    sample_files,
 )
+from rootml.preprocess.layout import prepared_inputs
+from rootml.seeds import derive_seed
+from rootml.training.files import ModelFiles
 
 check_config(config)
 GENERATED = generated_samples(config)
-MODEL_RUNS = model_runs(config)
-SPLITS = ("train", "val", "test")
+MODEL_RUNS = model_runs(config)  # run name -> ModelRun, every entry resolved once
 
 
 def ingest_input(wildcards) -> str:
@@ -20,9 +23,51 @@ def ingest_input(wildcards) -> str:
     return sample_files(config, wildcards.sample)[int(wildcards.chunk)]
 
 
-def ingested_files() -> list[str]:
-    """Every ingested parquet file of the run."""
-    return [f"data/ingested/{name}/{chunk}.parquet" for name in config["samples"] for chunk in sample_chunks(config, name)]
+def model_files(run: str) -> dict[str, str]:
+    """The named files of a trained model run (results/models/{run}/)."""
+    return ModelFiles.in_directory(f"results/models/{run}", MODEL_RUNS[run].family).as_outputs()
+
+
+def runs_where(test) -> list[str]:
+    """The model runs whose ModelRun passes `test`."""
+    return [name for name, run in MODEL_RUNS.items() if test(run)]
+
+
+def one_of(names) -> str:
+    """A wildcard constraint matching exactly these names (none: a name no file has)."""
+    return "|".join(names) or "__none__"
+
+
+def generate_params(wildcards) -> dict:
+    """What one generate job makes: process, jets, class and the seed of its chunk."""
+    sample = config["samples"][wildcards.sample]
+    return {
+        "process": sample["generate"]["process"],
+        "n_jets": sample["generate"]["jets_per_chunk"],
+        "label": sample["label"],
+        "seed": derive_seed(config["seed"], "generate", wildcards.sample, int(wildcards.chunk)),
+    }
+
+
+def train_input(wildcards) -> dict[str, str]:
+    """The prepared files (every split) of the representations the run's model reads, named {split}_{representation}."""
+    return prepared_inputs(MODEL_RUNS[wildcards.model].representations)
+
+
+def train_gpus(wildcards) -> int:
+    """GPUs of one training job: none for the BDT, resources.train_gpus for torch models."""
+    return 0 if MODEL_RUNS[wildcards.model].family == "bdt" else config["resources"]["train_gpus"]
+
+
+def trained_input(wildcards) -> dict[str, str]:
+    """A trained model (config, weights) and the prepared files of every split it was trained on (prune, rank)."""
+    files = model_files(wildcards.model)
+    return {"config": files["config"], "weights": files["weights"], **train_input(wildcards)}
+
+
+def evaluated_files(kind: str) -> list[str]:
+    """One file of every model run (config, predictions_test, predictions_train or history), in MODEL_RUNS order."""
+    return [model_files(run)[kind] for run in MODEL_RUNS]
 
 
 wildcard_constraints:

@@ -3,16 +3,20 @@
 
 rule generate:
     output:
-        "data/raw/{sample}/{chunk}.root",
+        root="data/raw/{sample}/{chunk}.root",
     log:
         "logs/generate/{sample}/{chunk}.log",
     wildcard_constraints:
         sample="|".join(GENERATED) or "__none__",
+    conda:
+        "../envs/generate.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=30,
-    conda:
-        "../envs/generate.yaml"
+    params:
+        chunk=generate_params,
+        classes=config["classes"],
+        settings=config["generate"],
     script:
         "../workflow_scripts/generate.py"

@@ -3,16 +3,19 @@
 
 rule ingest:
     input:
-        ingest_input,
+        source=ingest_input,
     output:
-        "data/ingested/{sample}/{chunk}.parquet",
+        parquet="data/ingested/{sample}/{chunk}.parquet",
     log:
         "logs/ingest/{sample}/{chunk}.log",
+    conda:
+        "../envs/ingest.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=30,
-    conda:
-        "../envs/ingest.yaml"
+    params:
+        sample=lambda wildcards: config["samples"][wildcards.sample],  # any change of the sample's block reruns it
+        classes=config["classes"],
     script:
         "../workflow_scripts/ingest.py"

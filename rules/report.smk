@@ -4,21 +4,31 @@
 
 rule summary:
     input:
-        metrics="results/evaluation/metrics.md",
-        figures="results/evaluation/figures",
+        metrics_md="results/evaluation/metrics.md",
+        metrics_csv="results/evaluation/metrics.csv",
         pruning=expand("results/prune/{model}/pruning.csv", model=PRUNED_RUNS),
-        pruning_plot=["results/plots/pruning.png"] if PRUNED_RUNS else [],
+        latency=expand("results/prune/{model}/latency.csv", model=PRUNED_RUNS),
         ranking=expand("results/ranking/{model}/comparison.csv", model=RANKED_RUNS),
-        inputs="results/plots/jet_images.png",
+        figures=[
+            "results/evaluation/figures",
+            "results/plots/inputs",
+            "results/plots/jet_images.png",
+            *(["results/plots/pruning.png"] if PRUNED_RUNS else []),
+            *expand("results/prune/{model}/plots", model=PRUNED_RUNS),
+            *expand("results/ranking/{model}/plots", model=RANKED_RUNS),
+        ],
     output:
-        "results/summary.md",
+        summary="results/summary.md",
     log:
         "logs/summary.log",
+    conda:
+        "../envs/train.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../envs/train.yaml"
+    params:
+        pruned=PRUNED_RUNS,
+        ranked=RANKED_RUNS,
     script:
         "../workflow_scripts/summary.py"

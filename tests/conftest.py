@@ -1,7 +1,9 @@
-"""Shared pytest fixtures: paths to the repository and to the real HEP files in ../shared/data."""
+"""Shared pytest fixtures (the repository, the real HEP files in ../shared/data, the Snakemake CLI) and helpers that
+call the stage entry points on data in the contract layout."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +11,18 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from rootml.config import model_run
+from rootml.preprocess.layout import prepared_tree
+from rootml.pruning.run import PruneFiles, prune_model
+from rootml.pruning.settings import PruningSettings
+from rootml.ranking.run import RankFiles, rank_model
+from rootml.ranking.settings import RankingSettings
+from rootml.training.data import SplitReader
+from rootml.training.device import ComputeDevice
+from rootml.training.files import ModelFiles
+from rootml.training.load import TrainedModel, load_trained
+from rootml.training.run import TrainingOutcome, train_model
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -39,10 +53,68 @@ def _snakemake(workdir: Path, config: dict, *args: str, timeout: int = 1200) -> 
         "--cores", "2", *args,
     ]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, env=env
+    )
 
 
 @pytest.fixture(scope="session")
 def run_snakemake():
     """Callable running the real Snakemake CLI: run_snakemake(workdir, config_dict, *extra_args)."""
     return _snakemake
+
+
+TINY = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The working directory of one complete run of tests/configs/tiny.yaml (every stage, every family), shared by
+    the tests that only read its outputs; tests that change files run in their own folders."""
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    result = _snakemake(workdir, TINY)
+    assert result.returncode == 0, result.stdout[-5000:]
+    return workdir
+
+
+# The stage entry points take the files a rule names; tests keep their data in the contract's folder layout
+# (docs/contracts.md) and call them through these.
+def train(name: str, entry: dict, config: dict, data_dir: Path, out_dir: Path, **kwargs) -> TrainingOutcome:
+    """train_model for the entry `models.<name>` on data_dir/{split}/{representation}.h5, writing into out_dir."""
+    run = model_run(name, entry, config)
+    return train_model(run, config["classes"], prepared_tree(data_dir), ModelFiles.in_directory(out_dir, run.family),
+                       **kwargs)
+
+
+def model_files(model_dir: Path) -> ModelFiles:
+    """The files of the trained model in `model_dir` (its family read from model_config.json)."""
+    family = json.loads((model_dir / "model_config.json").read_text())["family"]
+    return ModelFiles.in_directory(model_dir, family)
+
+
+def load(model_dir: Path, device: ComputeDevice | None = None) -> TrainedModel:
+    """load_trained of the model in `model_dir`."""
+    files = model_files(model_dir)
+    return load_trained(files.config, files.weights, device)
+
+
+def prune(model_dir: Path, data_dir: Path, out_dir: Path, block: dict) -> None:
+    """prune_model of the model in `model_dir` with the `pruning` block `block`, writing into out_dir."""
+    files = model_files(model_dir)
+    prune_model(files.config, files.weights, prepared_tree(data_dir), PruneFiles.in_directory(out_dir),
+                PruningSettings.from_config(block))
+
+
+def rank(model_dir: Path, data_dir: Path, out_dir: Path, block: dict) -> None:
+    """rank_model of the model in `model_dir` with the `ranking` block `block`, writing into out_dir."""
+    files = model_files(model_dir)
+    rank_model(files.config, files.weights, prepared_tree(data_dir), RankFiles.in_directory(out_dir),
+               RankingSettings.from_config(block))
+
+
+def split_reader(
+    data_dir: Path, split: str, representations: list[str], max_jets_in_memory: int, **kwargs
+) -> SplitReader:
+    """SplitReader of the representations of one split under data_dir/{split}/{representation}.h5."""
+    files = prepared_tree(data_dir)[split]
+    return SplitReader({rep: files[rep] for rep in representations}, split, max_jets_in_memory, **kwargs)

@@ -11,20 +11,13 @@ import yaml
 
 from rootml.config import check_config, sample_chunks, sample_files
 from rootml.errors import ConfigError
+from rootml.settings import validated
 
 TINY = {
     "classes": ["a", "b"],
     "samples": {"x": {"label": "a", "generate": {"process": "gluon", "chunks": 3}},
                 "y": {"label": "b", "generate": {"process": "wqq"}}},
 }
-
-
-def _with_defaults(config: dict) -> dict:
-    """Config plus the schema defaults the Snakefile would fill in."""
-    full = copy.deepcopy(config)
-    full.setdefault("generate", {"sqrt_s": 13000.0, "jet_radius": 0.8, "pt_min": 500.0, "pt_max": 700.0,
-                                 "abs_eta_max": 2.0})
-    return full
 
 
 def test_default_config_plans_every_stage(repo_root: Path, run_snakemake, tmp_path: Path) -> None:
@@ -39,29 +32,51 @@ def test_default_config_plans_every_stage(repo_root: Path, run_snakemake, tmp_pa
 
 
 @pytest.mark.parametrize(
-    ("mutate", "expected"),
+    ("mutate", "key", "expected"),
     [
-        (lambda c: c["samples"]["x"]["generate"].update(chunk=2), "'chunk' was unexpected"),
-        (lambda c: c.update(sead=1), "'sead' was unexpected"),
-        (lambda c: c.update(seed="one"), "'one' is not of type 'integer'"),
-        (lambda c: c["samples"]["x"]["generate"].update(process="higgs"), "'higgs' is not one of"),
-        (lambda c: c["samples"]["x"]["generate"].update(chunks=0), "0 is less than the minimum of 1"),
-        (lambda c: c.update(models={"pn": {"family": "particlenet", "hparams": {"k": 0}}}),
+        (lambda c: c["samples"]["x"]["generate"].update(chunk=2), "samples.x.generate.chunk",
+         "unknown key; allowed keys: ['chunks', 'jets_per_chunk', 'process']; did you mean 'chunks'?"),
+        (lambda c: c.update(sead=1), "sead", "did you mean 'seed'?"),
+        (lambda c: c.update(seed="one"), "seed", "'one' is not of type 'integer'"),
+        (lambda c: c["samples"]["x"]["generate"].update(process="higgs"), "samples.x.generate.process",
+         "'higgs' is not one of"),
+        (lambda c: c["samples"]["x"]["generate"].update(chunks=0), "samples.x.generate.chunks",
          "0 is less than the minimum of 1"),
-        (lambda c: c.update(models={"pn": {"family": "particlenet", "hparams": {"kk": 3}}}), "'kk' was unexpected"),
-        (lambda c: c.update(models={"m": {"family": "resnet"}}), "'resnet' is not one of"),
+        (lambda c: c.update(models={"pn": {"family": "particlenet", "hparams": {"k": 0}}}), "models.pn.hparams.k",
+         "0 is less than the minimum of 1"),
+        (lambda c: c.update(models={"pn": {"family": "particlenet", "hparams": {"kk": 3}}}), "models.pn.hparams.kk",
+         "did you mean 'k'?"),
+        (lambda c: c.update(models={"m": {"family": "resnet"}}), "models.m.family", "'resnet' is not one of"),
         (lambda c: c.update(models={"m": {"family": "mlp", "training": {"schedule": "linear"}}}),
-         "'linear' is not one of"),
-        (lambda c: c.update(features={"highlevel": ["jet_tau5"]}), "'jet_tau5' is not one of"),
+         "models.m.training.schedule", "'linear' is not one of"),
+        (lambda c: c.update(features={"highlevel": ["jet_tau5"]}), "features.highlevel.0", "'jet_tau5' is not one of"),
     ],
 )
-def test_schema_rejects_bad_config_before_any_job(run_snakemake, tmp_path: Path, mutate, expected: str) -> None:
+def test_schema_rejects_bad_config_naming_the_key(mutate, key: str, expected: str) -> None:
     config = copy.deepcopy(TINY)
     mutate(config)
-    result = run_snakemake(tmp_path, config, "--dry-run")
+    with pytest.raises(ConfigError) as err:
+        validated(config)
+    assert err.value.key == key and expected in str(err.value)
+
+
+def test_schema_fills_every_default_of_every_block() -> None:
+    """Defaults of nested blocks, of model entries (in models.schema.json) and of hyper-parameters are filled in."""
+    config = validated({**TINY, "models": {"m": {"family": "mlp", "hparams": {"hidden": [8]}}}})
+    assert config["generate"]["pt_max"] == 700.0 and config["preprocess"]["normalization"]["method"] == "robust"
+    assert config["models"]["m"]["seeds"] == 1 and config["models"]["m"]["task"] == "classification"
+    assert config["models"]["m"]["hparams"] == {"hidden": [8], "dropout": 0.1, "batchnorm": False, "activation": "relu"}
+    assert TINY["samples"]["x"] == {"label": "a", "generate": {"process": "gluon", "chunks": 3}}  # input untouched
+
+
+def test_unknown_top_level_key_prints_the_key_and_the_nearest_one_not_the_schema(run_snakemake,
+                                                                                  tmp_path: Path) -> None:
+    result = run_snakemake(tmp_path, {**TINY, "smaples": {}}, "--dry-run")
     assert result.returncode != 0
-    assert "Error validating config file" in result.stdout
-    assert expected in result.stdout
+    assert "config key 'smaples': unknown key; allowed keys: [" in result.stdout
+    assert "did you mean 'samples'?" in result.stdout
+    assert "additionalProperties" not in result.stdout and "$schema" not in result.stdout
+    assert len(result.stdout.splitlines()) < 40
     assert not (tmp_path / "data").exists()
 
 
@@ -74,30 +89,47 @@ def test_cross_key_error_stops_the_workflow_naming_the_key(run_snakemake, tmp_pa
 
 
 @pytest.mark.parametrize(
-    ("mutate", "key"),
+    ("mutate", "key", "expected"),
     [
-        (lambda c: c["samples"]["x"].update(files=["*.root"]), "samples.x"),
-        (lambda c: c["samples"]["x"].pop("label"), "samples.x"),
-        (lambda c: c.update(classes=["a", "a"]), "classes"),
-        (lambda c: c["generate"].update(pt_min=800.0), "generate.pt_min"),
+        (lambda c: c["samples"]["x"].update(files=["*.root"]), "samples.x", "exactly one of 'generate'"),
+        (lambda c: c["samples"]["x"].pop("label"), "samples.x", "exactly one of 'label'"),
+        (lambda c: c.update(classes=["a", "a"]), "classes", "unique"),
+        (lambda c: c["generate"].update(pt_min=800.0), "generate.pt_min", "below generate.pt_max"),
+        (lambda c: c.update(classes=["a", "b", "c"]), "classes", "class 'c' has no jets"),
+        (lambda c: c["preprocess"]["splits"].update(train=0.7), "preprocess.splits", "sum to 1"),
+        (lambda c: c["features"].update(observers=["jet_pt", "jet_sdmas"]), "features.observers",
+         "'jet_sdmas' is not a jet column of the ingested data"),
+        (lambda c: c["preprocess"]["reweighting"].update(variables=["jet_tau21"]), "preprocess.reweighting.variables",
+         "'jet_tau21' is not a jet column"),
+        (lambda c: c.update(models={"m": {"family": "mlp", "features": ["jet_tau4"]}}), "models.m.features",
+         "'jet_tau4' is not in features.highlevel"),
     ],
 )
-def test_check_config_names_the_key(mutate, key: str) -> None:
-    config = _with_defaults(TINY)
+def test_check_config_names_the_key(mutate, key: str, expected: str) -> None:
+    config = validated(TINY)
     mutate(config)
     with pytest.raises(ConfigError) as err:
         check_config(config)
-    assert err.value.key == key
+    assert err.value.key == key and expected in str(err.value)
+
+
+def test_observers_may_name_a_column_a_sample_maps(shared_data: Path) -> None:
+    config = validated(TINY)
+    config["samples"]["z"] = {"label": "b", "files": [str(shared_data / "uproot-Zmumu.root")],
+                              "branches": {"jet_pt": "pt1", "dimuon_mass": "M"}}
+    config["features"]["observers"] = ["jet_pt", "dimuon_mass"]
+    check_config(config)
 
 
 def test_chunks_and_files(shared_data: Path) -> None:
-    config = _with_defaults(TINY)
+    config = validated(TINY)
     config["samples"]["z"] = {"label": "b", "files": [str(shared_data / "uproot-*.root")]}
     check_config(config)
     assert sample_chunks(config, "x") == ["0000", "0001", "0002"]
     files = sample_files(config, "z")
     assert [Path(f).name for f in files] == sorted(Path(f).name for f in files)
-    assert len(files) == 3 and sample_chunks(config, "z") == ["0000", "0001", "0002"]
+    n = len(list(shared_data.glob("uproot-*.root")))
+    assert len(files) == n and sample_chunks(config, "z") == [f"{i:04d}" for i in range(n)]
     config["samples"]["z"]["files"] = [str(shared_data / "nothing-*.root")]
     with pytest.raises(ConfigError, match="samples.z.files"):
         sample_files(config, "z")

@@ -12,11 +12,15 @@ from matplotlib.image import imread
 from scipy.special import softmax
 
 from rootml.errors import ConfigError, InputError
-from rootml.evaluation.evaluate import evaluate_models
-from rootml.evaluation.names import expected_figures
+from rootml.evaluation.captions import expected_figures
+from rootml.evaluation.evaluate import EvaluationFiles, evaluate_models
+from rootml.evaluation.results import ResultFiles
+from rootml.evaluation.settings import EvaluateSettings
+from rootml.training.files import ModelFiles
 
 CLASSES = ["g", "q", "W", "Z", "t"]
 SIGNAL, BACKGROUND = ["t"], ["g", "q"]
+EFFICIENCIES = [0.3, 0.5]
 N_TEST, N_TRAIN = 3000, 1500
 
 
@@ -58,8 +62,20 @@ def write_model(directory: Path, config: dict, separation: float, seed: int) -> 
                 "val_auc": None if config["task"] == "regression" else 0.7 + 0.05 * e,
                 "lr": 1e-3 * 0.5**e, "seconds": 1.0} for e in range(epochs)]
     (directory / "history.json").write_text(json.dumps(history))
-    (directory / "model_config.json").write_text(json.dumps({"name": directory.name, "classes": CLASSES, **config}))
+    (directory / "model_config.json").write_text(json.dumps({"name": directory.name, "model": directory.name,
+                                                             "classes": CLASSES, **config}))
     return directory
+
+
+def files(model_dirs: dict[str, Path]) -> dict[str, ResultFiles]:
+    """The evaluated files of each model directory."""
+    return {name: ResultFiles.of(ModelFiles.in_directory(directory, "mlp")) for name, directory in model_dirs.items()}
+
+
+def evaluate(model_dirs: dict[str, Path], out: Path, **block) -> dict:
+    """evaluate_models on the model directories with the `evaluate` block (t vs g, q unless given) into `out`."""
+    settings = EvaluateSettings.for_classes({"signal": SIGNAL, "background": BACKGROUND, **block}, CLASSES)
+    return evaluate_models(files(model_dirs), CLASSES, settings, 3, EvaluationFiles.in_directory(out))
 
 
 MODELS = {
@@ -82,18 +98,18 @@ def model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def evaluated(model_dirs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """evaluate_models run once on the four models."""
     out = tmp_path_factory.mktemp("evaluation")
-    return out, evaluate_models(model_dirs, CLASSES, SIGNAL, BACKGROUND, out, n_bootstrap=20, seed=3,
-                                sculpting_range=(0, 250))
+    return out, evaluate(model_dirs, out, efficiencies=EFFICIENCIES, n_bootstrap=20,
+                         sculpting={"observable": "jet_mass", "range": [0, 250]})
 
 
 def test_writes_every_expected_figure(evaluated: tuple[Path, dict]) -> None:
     """Every figure expected_figures names is written as non-empty PDF and PNG, no temp files left."""
     out, summary = evaluated
     captions = expected_figures({name: config for name, (config, _) in MODELS.items()}, SIGNAL, BACKGROUND,
-                                classes=CLASSES)
+                                EFFICIENCIES, classes=CLASSES)
     assert set(summary["figures"]) == {out / "figures" / stem for stem in captions}
-    assert set(captions) == {"roc", "roc_per_class", "sculpting_eff30", "sculpting_eff50", "scores_pnet", "confusion_pnet",
-                             "scores_bdt", "confusion_bdt", "anomaly_ae", "regression_jet_mass",
+    assert set(captions) == {"roc", "roc_per_class", "sculpting_eff30", "sculpting_eff50", "scores_pnet",
+                             "confusion_pnet", "scores_bdt", "confusion_bdt", "anomaly_ae", "regression_jet_mass",
                              *(f"training_{name}" for name in MODELS)}
     for stem in summary["figures"]:
         for suffix in (".pdf", ".png"):
@@ -133,20 +149,20 @@ def test_bad_options_and_inputs_name_the_key_or_file(model_dirs: dict[str, Path]
     """Bad options name their config key, bad inputs their file and column; no table is written."""
     pnet = {"pnet": model_dirs["pnet"]}
     with pytest.raises(ConfigError, match="evaluate.signal"):
-        evaluate_models(pnet, CLASSES, ["top"], BACKGROUND, tmp_path)
+        evaluate(pnet, tmp_path, signal=["top"])
     with pytest.raises(ConfigError, match="evaluate.background"):
-        evaluate_models(pnet, CLASSES, SIGNAL, ["t", "g"], tmp_path)
+        evaluate(pnet, tmp_path, background=["t", "g"])
     with pytest.raises(ConfigError, match="evaluate.reference_model"):
-        evaluate_models(pnet, CLASSES, SIGNAL, BACKGROUND, tmp_path, reference="mreg")
+        evaluate(pnet, tmp_path, reference_model="mreg")
     with pytest.raises(ConfigError, match="evaluate.efficiencies"):
-        evaluate_models(pnet, CLASSES, SIGNAL, BACKGROUND, tmp_path, efficiencies=[1.5])
+        evaluate(pnet, tmp_path, efficiencies=[1.5])
     broken = tmp_path / "broken"
     write_model(broken, {"family": "mlp", "task": "classification"}, 1.0, 0)
     frame = pd.read_parquet(broken / "predictions_test.parquet")
     frame.loc[3, "score_t"] = np.nan
     frame.to_parquet(broken / "predictions_test.parquet")
     with pytest.raises(InputError, match="score_t.*predictions_test.parquet"):
-        evaluate_models({"broken": broken}, CLASSES, SIGNAL, BACKGROUND, tmp_path)
+        evaluate({"broken": broken}, tmp_path)
     with pytest.raises(InputError, match="model_config.json"):
-        evaluate_models({"missing": tmp_path / "nowhere"}, CLASSES, SIGNAL, BACKGROUND, tmp_path)
+        evaluate({"missing": tmp_path / "nowhere"}, tmp_path)
     assert not (tmp_path / "metrics.csv").exists()

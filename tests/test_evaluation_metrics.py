@@ -1,5 +1,5 @@
-"""Metrics against hand-computed values on small arrays: AUC, rejection, accuracy, uncertainties, regression,
-anomaly, sculpting and the metrics tables."""
+"""Test metrics of prediction tables against hand-computed values: the signal-vs-background selection, rejection
+limits, per-class AUCs, regression and anomaly metrics, and the metrics tables. The metric core: test_metrics.py."""
 
 from __future__ import annotations
 
@@ -9,28 +9,11 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from rootml.errors import ConfigError
-from rootml.evaluation.metrics import (
-    anomaly_metrics, auc_of_weights, auc_with_error, accuracy_with_error, binary_scores, classification_metrics,
-    regression_metrics, rejection_at, roc, sculpting_jsd, selection_threshold, signal_vs_background,
-)
+from rootml.evaluation.metrics import anomaly_metrics, classification_metrics, regression_metrics, signal_vs_background
 from rootml.evaluation.tables import format_with_error, markdown_tables, metrics_table
 
 CLASSES = ["g", "q", "t"]
-
-
-def shifted_uniforms(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """is_signal and score: background evenly on [0, 1], signal evenly on [0.25, 1.25]."""
-    score = np.concatenate([np.linspace(0.0, 1.0, n), np.linspace(0.25, 1.25, n)])
-    return np.repeat([False, True], n), score
-
-
-def test_perfect_classifier_has_auc_one_and_no_background_left() -> None:
-    """A perfectly separating score: AUC 1 with zero spread, infinite rejection."""
-    scores = binary_scores([0, 0, 0, 1, 1, 1], [0.1, 0.2, 0.3, 0.7, 0.8, 0.9])
-    auc, err = auc_with_error(scores, n_bootstrap=20, seed=1)
-    assert auc == 1.0 and err == 0.0
-    rejection, error = rejection_at(roc(scores), [0.5])
-    assert rejection[0] == np.inf and error[0] == np.inf
+EFFICIENCIES = [0.3, 0.5]
 
 
 def test_no_background_left_is_reported_as_a_lower_limit() -> None:
@@ -48,66 +31,6 @@ def test_no_background_left_is_reported_as_a_lower_limit() -> None:
     text = markdown_tables(table, ["b", "t"], ["t"], ["b"], [0.3, 0.9])
     row = next(line for line in text.splitlines() if line.startswith("| cut"))
     assert "> 700" in row and "inf" not in row
-
-
-def test_rejection_of_shifted_uniforms_is_known() -> None:
-    """Rejection, its binomial error and the AUC of two shifted uniform distributions."""
-    # signal efficiency 50% cuts at 0.75, leaving 25% of the background: rejection 4; 30% cuts at 0.95 -> 5% -> 20
-    n = 10001
-    scores = binary_scores(*shifted_uniforms(n))
-    rejection, error = rejection_at(roc(scores), [0.3, 0.5])
-    assert rejection == pytest.approx([20.0, 4.0], rel=2e-3)
-    assert error[1] == pytest.approx(np.sqrt(0.25 * 0.75 / n) / 0.25**2, rel=1e-2)
-    # AUC of two unit-width uniforms shifted by 0.25: 1 - 0.75^2 / 2
-    assert auc_with_error(scores, n_bootstrap=0)[0] == pytest.approx(1 - 0.75**2 / 2, abs=1e-4)
-
-
-def test_random_classifier_auc_is_half_within_its_error() -> None:
-    """A score independent of the label: AUC 0.5 within errors, bootstrap error as Mann-Whitney's."""
-    rng = np.random.default_rng(5)
-    n = 4000
-    scores = binary_scores(rng.integers(0, 2, n).astype(bool), rng.uniform(size=n))
-    auc, err = auc_with_error(scores, n_bootstrap=200, seed=2)
-    assert abs(auc - 0.5) < 3 * err
-    n_s = scores.is_signal.sum()
-    expected = np.sqrt((n + 1) / (12 * n_s * (n - n_s)))  # Mann-Whitney standard deviation under no separation
-    assert err == pytest.approx(expected, rel=0.25)
-
-
-def test_uncertainties_shrink_with_statistics() -> None:
-    """16 times more jets: AUC and rejection uncertainties four times smaller."""
-    rng = np.random.default_rng(9)
-    errors = {}
-    for n in (500, 8000):
-        is_signal = np.repeat([False, True], n)
-        scores = binary_scores(is_signal, rng.normal(is_signal.astype(float), 1.0))
-        auc_err = auc_with_error(scores, n_bootstrap=60, seed=4)[1]
-        rejection_err = rejection_at(roc(scores), [0.5])[1][0]
-        errors[n] = (auc_err, rejection_err)
-    for small, large in zip(errors[500], errors[8000]):
-        assert small / large == pytest.approx(4.0, rel=0.35)  # sqrt(8000 / 500)
-
-
-def test_integer_weights_equal_repeated_jets() -> None:
-    """A jet of weight k counts as k copies of the jet in the AUC and the ROC."""
-    rng = np.random.default_rng(3)
-    is_signal = rng.integers(0, 2, 300).astype(bool)
-    score = np.round(rng.normal(is_signal * 0.8, 1.0), 1)  # rounded: ties must be handled as sklearn does
-    weight = rng.integers(1, 4, 300).astype(float)
-    weighted = binary_scores(is_signal, score, weight)
-    repeated = binary_scores(np.repeat(is_signal, weight.astype(int)), np.repeat(score, weight.astype(int)))
-    assert auc_with_error(weighted, n_bootstrap=0)[0] == pytest.approx(auc_with_error(repeated, n_bootstrap=0)[0])
-    assert rejection_at(roc(weighted), [0.3, 0.5])[0] == pytest.approx(rejection_at(roc(repeated), [0.3, 0.5])[0])
-    assert auc_of_weights(weighted)(weight) == pytest.approx(roc_auc_score(is_signal, score, sample_weight=weight))
-
-
-def test_accuracy_and_binomial_error_by_hand() -> None:
-    """Accuracy of four jets and its binomial error, unweighted and weighted."""
-    probabilities = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.6, 0.3], [0.3, 0.4, 0.3]])
-    value, err = accuracy_with_error(np.array([0, 1, 2, 1]), probabilities, np.ones(4))
-    assert value == 0.75 and err == pytest.approx(np.sqrt(0.75 * 0.25 / 4))
-    value, _ = accuracy_with_error(np.array([0, 1, 2, 1]), probabilities, np.array([1.0, 1.0, 2.0, 0.0]))
-    assert value == 0.5
 
 
 def frame_of(labels: list[int], probabilities: list[list[float]], weight: list[float] | None = None) -> pd.DataFrame:
@@ -139,13 +62,15 @@ def test_classification_metrics_one_vs_rest_and_determinism() -> None:
     logits[np.arange(400), labels] += 2.0
     p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     frame = frame_of(labels.tolist(), p.tolist())
-    metrics = classification_metrics(frame, CLASSES, ["t"], ["g", "q"], n_bootstrap=20, seed=7)
+    metrics = classification_metrics(frame, CLASSES, ["t"], ["g", "q"], efficiencies=EFFICIENCIES, n_bootstrap=20,
+                                     seed=7)
     assert "auc_q" not in metrics
     assert metrics["auc_macro"] == pytest.approx((metrics["auc_g"] + metrics["auc_t"]) / 2)
     assert metrics["auc_t"] == pytest.approx(roc_auc_score(labels == 2, p[:, 2]))
-    assert metrics == classification_metrics(frame, CLASSES, ["t"], ["g", "q"], n_bootstrap=20, seed=7)
-    assert metrics["auc_sb_err"] != classification_metrics(frame, CLASSES, ["t"], ["g"], n_bootstrap=20,
-                                                            seed=8)["auc_sb_err"]
+    assert metrics == classification_metrics(frame, CLASSES, ["t"], ["g", "q"], efficiencies=EFFICIENCIES,
+                                             n_bootstrap=20, seed=7)
+    assert metrics["auc_sb_err"] != classification_metrics(frame, CLASSES, ["t"], ["g"], efficiencies=EFFICIENCIES,
+                                                            n_bootstrap=20, seed=8)["auc_sb_err"]
 
 
 def test_regression_metrics_by_hand() -> None:
@@ -167,28 +92,12 @@ def test_anomaly_metrics_per_signal_class() -> None:
     """AUC of the anomaly score by counting ordered signal-background pairs."""
     labels = np.array([0, 0, 1, 1, 2, 2])
     frame = pd.DataFrame({"label": labels, "weight": np.ones(6), "anomaly_score": [0.1, 0.2, 0.3, 0.15, 0.9, 0.25]})
-    metrics = anomaly_metrics(frame, CLASSES, ["g"], n_bootstrap=0)
+    metrics = anomaly_metrics(frame, CLASSES, ["g"], efficiencies=EFFICIENCIES, n_bootstrap=0)
     # signal q and t: scores 0.3, 0.15, 0.9, 0.25 against background 0.1, 0.2: 7 of 8 pairs ordered
     assert metrics["auc_sb"] == pytest.approx(7 / 8)
     assert metrics["auc_q"] == pytest.approx(3 / 4) and metrics["auc_t"] == 1.0
     with pytest.raises(ValueError, match="some but not all"):
-        anomaly_metrics(frame, CLASSES, CLASSES)
-
-
-def test_threshold_and_sculpting_divergence() -> None:
-    """Cut at a signal efficiency; JS divergence 0 for no cut and by hand for a one-bin cut."""
-    scores = binary_scores(*shifted_uniforms(1001))
-    threshold = selection_threshold(scores, 0.5)
-    assert threshold == pytest.approx(0.75, abs=1e-3)
-    assert np.mean(scores.score[scores.is_signal] >= threshold) == pytest.approx(0.5, abs=1e-3)
-    values = np.array([10.0, 20.0, 30.0, 40.0])
-    edges = np.array([0.0, 25.0, 50.0])
-    everything = np.ones(4, dtype=bool)
-    assert sculpting_jsd(values, np.ones(4), everything, edges) == 0.0
-    # keeping only the low bin: (1, 0) against the inclusive (1/2, 1/2), whose mixture is (3/4, 1/4)
-    low = values < 25
-    expected = 0.5 * (np.log2(1 / 0.75)) + 0.5 * (0.5 * np.log2(0.5 / 0.75) + 0.5 * np.log2(0.5 / 0.25))
-    assert sculpting_jsd(values, np.ones(4), low, edges) == pytest.approx(expected)
+        anomaly_metrics(frame, CLASSES, CLASSES, efficiencies=EFFICIENCIES, n_bootstrap=0)
 
 
 def test_format_and_markdown_tables() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 import pytest
-from test_features_substructure import four_momenta, prong
 
 from rootml.errors import ConfigError, InputError
 from rootml.features.highlevel import HIGHLEVEL_FEATURES, highlevel_features
+from test_features_substructure import four_momenta, prong
 
 R = 0.8
 

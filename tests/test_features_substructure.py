@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import awkward as ak
@@ -112,13 +111,15 @@ def test_soft_drop_equals_fjcontrib_soft_drop() -> None:
     assert np.mean(cols["jet_sdmass"] < full_mass - 1e-3) > 0.2
 
 
-def test_thousands_of_jets_are_fast() -> None:
-    """3000 jets of ~50 constituents take well under two seconds of CPU."""
+def test_many_jets_give_ordered_taus_and_physical_masses() -> None:
+    """On 3000 random jets (the speed of this lives in benchmarks/substructure.py): tau_N falls with N, the
+    soft-drop mass is non-negative and never above the jet mass."""
     jets = random_jets(3000, 50, seed=7)
-    start = time.process_time()
     out = substructure_columns(**jets, jet_radius=R)
-    assert time.process_time() - start < 2.0
-    assert np.all(out["jet_tau1"] >= out["jet_tau2"]) and np.all(out["jet_sdmass"] >= 0)
+    assert np.all(out["jet_tau1"] >= out["jet_tau2"]) and np.all(out["jet_tau2"] >= out["jet_tau3"])
+    total = {k: np.asarray(ak.sum(v, axis=1)) for k, v in jets.items()}
+    mass = np.sqrt(np.maximum(total["energy"] ** 2 - total["px"] ** 2 - total["py"] ** 2 - total["pz"] ** 2, 0))
+    assert np.all(out["jet_sdmass"] >= 0) and np.all(out["jet_sdmass"] <= mass * (1 + 1e-5) + 1e-3)
 
 
 def test_taus_match_cms_nanoaod_fatjets(shared_data: Path) -> None:

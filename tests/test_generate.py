@@ -11,14 +11,17 @@ import vector
 
 from rootml.errors import ConfigError
 from rootml.generate import generate_chunk, generate_jets
+from rootml.generate.settings import GenerateSettings
+from rootml.job import job_logging
 
 R = 0.8
+SETTINGS = GenerateSettings.from_config({})  # the schema's defaults: 13 TeV, R = 0.8, 500 < pT < 700 GeV, |eta| < 2
 
 
 @pytest.fixture(scope="module")
 def w_jets():
     """Thirty truth-matched W -> qq jets (shared by the tests of this module)."""
-    return generate_jets(process="wqq", n_jets=30, seed=7, progress=False)
+    return generate_jets(process="wqq", n_jets=30, seed=7, settings=SETTINGS, progress=False)
 
 
 def _delta_r(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -56,19 +59,21 @@ def test_constituents_are_pt_sorted_and_sum_to_the_jet(w_jets) -> None:
 
 
 def test_same_seed_same_jets_other_seed_other_jets(w_jets) -> None:
-    again = generate_jets(process="wqq", n_jets=30, seed=7, progress=False)
-    other = generate_jets(process="wqq", n_jets=30, seed=8, progress=False)
+    again = generate_jets(process="wqq", n_jets=30, seed=7, settings=SETTINGS, progress=False)
+    other = generate_jets(process="wqq", n_jets=30, seed=8, settings=SETTINGS, progress=False)
     np.testing.assert_array_equal(again.p4, w_jets.p4)
     assert not np.array_equal(other.p4[:5], w_jets.p4[:5])
 
 
 def test_chunk_file_is_jetclass_style_and_pythia_talks_only_to_the_log(tmp_path: Path, capfd) -> None:
     out, log = tmp_path / "t.root", tmp_path / "logs" / "t.log"
-    stats = generate_chunk(out, process="tbqq", n_jets=20, seed=3, label="t", classes=["q", "t"],
-                           log_path=log, progress=False)
+    with job_logging(log):
+        stats = generate_chunk(out, process="tbqq", n_jets=20, seed=3, label="t", classes=["q", "t"],
+                               settings=SETTINGS, progress=False)
     captured = capfd.readouterr()
     assert "PYTHIA" not in captured.out and "PYTHIA" not in captured.err
-    assert "rootml generate: 20 matched jets" in log.read_text() or "kept 20" in log.read_text()
+    text = log.read_text()
+    assert "PYTHIA Event and Cross Section Statistics" in text and "kept 20" in text
     assert stats["jets"] == 20 and stats["events"] >= 10
     tree = uproot.open(out)["tree"]
     names = set(tree.keys())
@@ -90,12 +95,13 @@ def test_chunk_file_is_jetclass_style_and_pythia_talks_only_to_the_log(tmp_path:
     ("kwargs", "key"),
     [
         ({"process": "higgs"}, "process"),
-        ({"pt_min": 700.0, "pt_max": 500.0}, "pt_min"),
+        ({"settings": GenerateSettings.from_config({"pt_min": 700.0, "pt_max": 500.0})}, "generate.pt_min"),
         ({"n_jets": 0}, "n_jets"),
     ],
 )
 def test_bad_generator_arguments_name_the_key(tmp_path: Path, kwargs: dict, key: str) -> None:
-    args = {"process": "gluon", "n_jets": 5, "seed": 1, "label": "g", "classes": ["g"], "progress": False} | kwargs
+    args = {"process": "gluon", "n_jets": 5, "seed": 1, "label": "g", "classes": ["g"], "settings": SETTINGS,
+            "progress": False} | kwargs
     with pytest.raises(ConfigError) as error:
         generate_chunk(tmp_path / "x.root", **args)
     assert error.value.key == key
@@ -105,6 +111,6 @@ def test_bad_generator_arguments_name_the_key(tmp_path: Path, kwargs: dict, key:
 def test_a_window_no_jet_can_reach_stops_with_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="gave no jet"):
         generate_chunk(tmp_path / "x.root", process="tbqq", n_jets=5, seed=1, label="t", classes=["t"],
-                       sqrt_s=13000.0, pt_min=500.0, pt_max=700.0, abs_eta_max=0.001, progress=False,
+                       settings=GenerateSettings.from_config({"abs_eta_max": 0.001}), progress=False,
                        max_events_without_jets=100)
     assert list(tmp_path.iterdir()) == []

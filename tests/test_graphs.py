@@ -1,4 +1,4 @@
-"""Graph construction on padded jets: kNN (numpy and torch) against scipy's KD-tree, full graphs, PyG edge lists."""
+"""kNN graphs on padded jets against scipy's KD-tree, and the model's own kNN (ParticleNet) against them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pytest
 import torch
 from scipy.spatial import cKDTree
 
-from rootml.represent.graphs import edge_index_batch, fully_connected, knn_indices, knn_torch
+from rootml.models.particlenet import knn
+from rootml.represent.graphs import knn_indices
 
 
 def random_jets(n_jets: int, n: int, seed: int = 0, dims: int = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -44,17 +45,19 @@ def test_knn_ignores_padded_particles_wherever_they_sit() -> None:
     points = np.stack([x, np.zeros_like(x)], axis=-1)[None]
     got = knn_indices(points, mask, 2)
     np.testing.assert_array_equal(got[0], [[2, 4], [1, 1], [0, 4], [3, 3], [2, 0], [4, 2]])
-    np.testing.assert_array_equal(knn_torch(torch.from_numpy(points).transpose(1, 2),
-                                            torch.from_numpy(mask)[:, None, :].float(), 2)[0].numpy(), got[0])
 
 
-def test_knn_torch_agrees_with_numpy_in_a_learned_space() -> None:
-    points, mask = random_jets(64, 50, seed=2, dims=16)
-    expected = knn_indices(points, mask, 16)
-    tensor = torch.from_numpy(points).transpose(1, 2).contiguous().requires_grad_(True)
-    got = knn_torch(tensor, torch.from_numpy(mask)[:, None, :], 16)
-    assert got.dtype == torch.int64 and not got.requires_grad
-    np.testing.assert_array_equal(got.numpy(), expected)
+def test_the_models_knn_agrees_with_the_stored_graph() -> None:
+    """ParticleNet builds its graph with its own kNN (torch, in the model's learned space too): same neighbours as
+    knn_indices wherever a real neighbour exists, in 2 and in 16 dimensions."""
+    for dims, seed in ((2, 2), (16, 5)):
+        points, mask = random_jets(64, 50, seed=seed, dims=dims)
+        expected = knn_indices(points, mask, 16)
+        index, valid = knn(torch.from_numpy(points).transpose(1, 2).contiguous(),
+                           torch.from_numpy(mask)[:, None, :].double(), 16)
+        real = valid[:, 0].bool().numpy() & mask[:, :, None]
+        np.testing.assert_array_equal(index.numpy()[real], expected[real])
+        assert real.sum() == sum(int(n) * min(16, int(n) - 1) for n in mask.sum(axis=1))
 
 
 def test_k_larger_than_the_jet_fills_with_self() -> None:
@@ -66,43 +69,6 @@ def test_k_larger_than_the_jet_fills_with_self() -> None:
         for i in range(n_real):
             assert set(got[b, i, : n_real - 1]) == set(range(n_real)) - {i}
             assert (got[b, i, n_real - 1:] == i).all()
-    np.testing.assert_array_equal(knn_torch(torch.from_numpy(points).transpose(1, 2),
-                                            torch.from_numpy(mask)[:, None, :], 10).numpy(), got)
-
-
-def test_fully_connected_links_real_pairs_only() -> None:
-    mask = np.array([[True, True, True, False], [True, False, False, False], [False] * 4])
-    adjacency = fully_connected(mask)
-    assert adjacency.shape == (3, 4, 4)
-    assert adjacency.sum(axis=(1, 2)).tolist() == [6, 0, 0]
-    assert not adjacency[:, np.arange(4), np.arange(4)].any()
-    assert not adjacency[0, 3].any() and not adjacency[0, :, 3].any()
-
-
-def test_edge_index_batch_from_knn_renumbers_real_particles() -> None:
-    points, mask = random_jets(30, 12, seed=4)
-    mask[:, 1] = False  # a hole inside the jets: node numbering must skip it
-    k = 3
-    indices = knn_indices(points, mask, k)
-    edge_index, batch = edge_index_batch(indices, mask)
-    counts = mask.sum(axis=1)
-    np.testing.assert_array_equal(batch, np.repeat(np.arange(30), counts))
-    assert edge_index.shape == (2, int((counts * np.minimum(k, np.maximum(counts - 1, 0))).sum()))
-    assert (edge_index[0] != edge_index[1]).all()
-    # Every edge source -> target is target's neighbour, in the same jet, in padded-slot terms.
-    slots = np.nonzero(mask)
-    jet, slot = slots[0], slots[1]
-    src, dst = edge_index
-    assert (jet[src] == jet[dst]).all()
-    assert all(slot[s] in indices[jet[d], slot[d]] for s, d in zip(src, dst))
-
-
-def test_edge_index_batch_from_adjacency_counts_ordered_pairs() -> None:
-    mask = np.array([[True, False, True, True], [True, True, False, False], [False] * 4])
-    edge_index, batch = edge_index_batch(fully_connected(mask), mask)
-    np.testing.assert_array_equal(batch, [0, 0, 0, 1, 1])
-    pairs = {tuple(e) for e in edge_index.T.tolist()}
-    assert pairs == {(1, 0), (2, 0), (0, 1), (2, 1), (0, 2), (1, 2), (4, 3), (3, 4)}
 
 
 def test_bad_inputs_raise_clear_errors() -> None:
@@ -111,7 +77,3 @@ def test_bad_inputs_raise_clear_errors() -> None:
         knn_indices(points, mask, 0)
     with pytest.raises(ValueError, match="mask has shape"):
         knn_indices(points, mask[:, :4], 2)
-    with pytest.raises(ValueError, match="mask has shape"):
-        knn_torch(torch.from_numpy(points).transpose(1, 2), torch.from_numpy(mask), 2)
-    with pytest.raises(ValueError, match=r"neighbour indices must lie in \[0, 5\)"):
-        edge_index_batch(np.full((3, 5, 2), 5), mask)

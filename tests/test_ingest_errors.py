@@ -8,10 +8,10 @@ import awkward as ak
 import numpy as np
 import pytest
 import uproot
-from test_ingest_root import CLASSES, NANO_FATJET, ONE_HOT, jetclass_arrays, write_tree
 
 from rootml.errors import ConfigError, InputError
 from rootml.ingest import SampleSpec, ingest_file
+from test_ingest_root import CLASSES, NANO_FATJET, ONE_HOT, jetclass_arrays, write_tree
 
 NANO = "nanoAOD_2015_CMS_Open_Data_ttbar.root"
 
@@ -20,7 +20,9 @@ def fails(tmp_path: Path, source: Path, cfg: dict, error: type[Exception], *need
     """Ingesting must raise `error` mentioning every needle and leave nothing in the output folder."""
     out = tmp_path / "out" / "s.parquet"
     with pytest.raises(error) as info:
-        ingest_file(source, out, spec=SampleSpec.from_config("s", cfg, CLASSES), file_index=0, classes=CLASSES, progress=False)
+        ingest_file(
+            source, out, spec=SampleSpec.from_config("s", cfg, CLASSES), file_index=0, classes=CLASSES, progress=False
+        )
     for needle in needles:
         assert needle in str(info.value)
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
@@ -47,7 +49,14 @@ def test_truncated_file(tmp_path: Path, shared_data: Path) -> None:
     data = (shared_data / "uproot-HZZ.root").read_bytes()
     truncated = tmp_path / "half.root"
     truncated.write_bytes(data[: len(data) // 2])
-    fails(tmp_path, truncated, {"tree": "events", "collection": "Jet", "label": "g"}, InputError, "corrupt or truncated", "half.root")
+    fails(
+        tmp_path,
+        truncated,
+        {"tree": "events", "collection": "Jet", "label": "g"},
+        InputError,
+        "corrupt or truncated",
+        "half.root",
+    )
 
 
 def test_not_a_root_file(tmp_path: Path) -> None:
@@ -91,9 +100,17 @@ def test_link_index_out_of_range(tmp_path: Path) -> None:
     """A link table pointing past the jets of its event names the index branch."""
     path = tmp_path / "links.root"
     with uproot.recreate(path) as f:
-        data = {"Jet_pt": ak.Array([[50.0, 40.0]]), "Jet_eta": ak.Array([[0.1, 0.2]]), "Jet_phi": ak.Array([[0.3, 0.4]]),
-                "Jet_mass": ak.Array([[5.0, 4.0]]), "Cand_pt": ak.Array([[10.0, 5.0]]), "Cand_eta": ak.Array([[0.1, 0.2]]),
-                "Cand_phi": ak.Array([[0.3, 0.4]]), "Link_jetIdx": ak.Array([[0, 2]]), "Link_candIdx": ak.Array([[0, 1]])}
+        data = {
+            "Jet_pt": ak.Array([[50.0, 40.0]]),
+            "Jet_eta": ak.Array([[0.1, 0.2]]),
+            "Jet_phi": ak.Array([[0.3, 0.4]]),
+            "Jet_mass": ak.Array([[5.0, 4.0]]),
+            "Cand_pt": ak.Array([[10.0, 5.0]]),
+            "Cand_eta": ak.Array([[0.1, 0.2]]),
+            "Cand_phi": ak.Array([[0.3, 0.4]]),
+            "Link_jetIdx": ak.Array([[0, 2]]),
+            "Link_candIdx": ak.Array([[0, 1]]),
+        }
         f.mktree("Events", {k: v.type for k, v in data.items()})
         f["Events"].extend(data)
     cfg = {"tree": "Events", "collection": "Jet", "label": "g", "constituents": {
@@ -123,8 +140,9 @@ def test_label_expressions_that_overlap(tmp_path: Path, shared_data: Path) -> No
     ({"label": "g", "constituents": {"jet_index": "JetPFCands_jetIdx"}}, "samples.s.constituents"),
     ({"label": "g", "constituents": {"refs": "Jet/Jet.Constituents"}}, "samples.s.constituents"),
     ({"label": "g", "branches": {"jet pt": "Jet_pt"}}, "samples.s.branches.jet pt"),
+    ({"label": "g", "branches": {"jet_sdmass": "0"}}, "samples.s.branches.jet_sdmass"),
 ], ids=["format", "label", "labels", "label-and-labels", "syntax", "attribute", "call", "unknown-key", "step",
-        "hdf5-step", "half-link", "refs-without-collections", "column-name"])
+        "hdf5-step", "half-link", "refs-without-collections", "column-name", "constant-column"])
 def test_wrong_config(cfg: dict, key: str) -> None:
     """Config mistakes are found when the spec is built, naming the key."""
     with pytest.raises(ConfigError) as info:
@@ -132,13 +150,22 @@ def test_wrong_config(cfg: dict, key: str) -> None:
     assert f"config key '{key}'" in str(info.value)
 
 
-@pytest.mark.parametrize(("cfg", "key"), [
-    ({"label": "g", "branches": {"jet_pt": "jet_pt *"}}, "samples.s.branches.jet_pt"),
-    ({"label": "g", "selection": "unknown_column > 1 or jet_pt > 0"}, "samples.s.selection"),
-    ({"label": "g", "weight": "part_px"}, "samples.s.weight"),
-    ({"label": "g", "constituents": {"jet_index": "a_jetIdx", "candidate_index": "a_idx", "branches": {"part_pt": "x"}}},
-     "samples.s.collection"),
-], ids=["mapping-syntax", "unknown-column", "weight-per-particle", "link-without-collection"])
+@pytest.mark.parametrize(
+    ("cfg", "key"),
+    [
+        ({"label": "g", "branches": {"jet_pt": "jet_pt *"}}, "samples.s.branches.jet_pt"),
+        ({"label": "g", "selection": "unknown_column > 1 or jet_pt > 0"}, "samples.s.selection"),
+        ({"label": "g", "weight": "part_px"}, "samples.s.weight"),
+        (
+            {
+                "label": "g",
+                "constituents": {"jet_index": "a_jetIdx", "candidate_index": "a_idx", "branches": {"part_pt": "x"}},
+            },
+            "samples.s.collection",
+        ),
+    ],
+    ids=["mapping-syntax", "unknown-column", "weight-per-particle", "link-without-collection"],
+)
 def test_config_that_does_not_fit_the_file(tmp_path: Path, cfg: dict, key: str) -> None:
     """Mistakes only visible against the file's branches name the key (unknown names are missing branches)."""
     path = write_tree(tmp_path / "jets.root", jetclass_arrays(20, seed=6))
@@ -156,4 +183,61 @@ def test_error_after_first_step_leaves_no_partial_file(tmp_path: Path) -> None:
 
 def test_tree_without_jetclass_branches_needs_a_collection_or_mapping(tmp_path: Path, shared_data: Path) -> None:
     """NanoAOD read without `collection` or `branches` maps nothing: the error says what to set."""
-    fails(tmp_path, shared_data / NANO, {"tree": "Events", "label": "t"}, ConfigError, "samples.s.branches", "collection")
+    fails(
+        tmp_path, shared_data / NANO, {"tree": "Events", "label": "t"}, ConfigError, "samples.s.branches", "collection"
+    )
+
+
+PAYLOAD = "(x*1).__class__.__init__.__globals__['__builtins__']['__import__']('os').system('touch pwned') + x"
+
+
+@pytest.mark.parametrize(("cfg", "key"), [
+    ({"branches": {"jet_sdmass": PAYLOAD.replace("x", "jet_sdmass")}}, "samples.s.branches.jet_sdmass"),
+    ({"constituents": {"branches": {"part_px": PAYLOAD.replace("x", "part_px")}}},
+     "samples.s.constituents.branches.part_px"),
+], ids=["branches", "constituents"])
+def test_branch_expression_cannot_run_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cfg: dict, key: str,
+) -> None:
+    """An expression mapped to a column goes through the safe parser: attribute access is refused, nothing runs."""
+    path = write_tree(tmp_path / "jets.root", jetclass_arrays(20, seed=8))
+    monkeypatch.chdir(tmp_path)
+    fails(tmp_path, path, {"label": "g", **cfg}, ConfigError, key, "unsupported syntax")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_damaged_file_is_named_damaged(tmp_path: Path, shared_data: Path) -> None:
+    """A damaged Delphes file (no objects readable) is reported as damaged, not as lacking the tree."""
+    cfg = {"tree": "Delphes", "collection": "Jet", "label": "q"}
+    fails(tmp_path, shared_data / "bad_delphes.root", cfg, InputError, "holds no objects", "damaged", "TTree 'Delphes'",
+          "bad_delphes.root")
+
+
+def test_missing_tree_suggests_the_nearest_key(tmp_path: Path, shared_data: Path) -> None:
+    """A healthy file without the tree lists its keys and suggests the closest one."""
+    fails(tmp_path, shared_data / NANO, {**NANO_FATJET, "tree": "Event"}, InputError, "no TTree 'Event'",
+          "did you mean 'Events'", NANO)
+
+
+@pytest.mark.parametrize(("cfg", "key"), [
+    ({"selection": "jet_pt > 1e6"}, "samples.s.selection"),
+    ({"label": None, "labels": {"t": "FatJet_pt < 0", "b": "FatJet_pt < -1"}}, "samples.s.labels"),
+], ids=["selection", "labels"])
+def test_no_jet_kept_names_the_key_and_writes_nothing(tmp_path: Path, shared_data: Path, cfg: dict, key: str) -> None:
+    """A selection (or labels) that keeps no jet is an error naming the key and file; no empty parquet is left."""
+    cfg = {k: v for k, v in {**NANO_FATJET, **cfg}.items() if v is not None}
+    fails(tmp_path, shared_data / NANO, cfg, InputError, key, NANO)
+
+
+def test_link_table_keys_take_branch_names_only(
+    tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """jet_index/candidate_index (like refs) name a branch: an expression there is refused, nothing runs."""
+    payload = PAYLOAD.replace("x", "JetPFCands_pFCandsIdx").replace("+", "* 0 +")
+    cfg = {"tree": "Events", "collection": "Jet", "label": "q", "constituents": {
+        "jet_index": "JetPFCands_jetIdx", "candidate_index": payload,
+        "branches": {"part_pt": "PFCands_pt", "part_eta": "PFCands_eta", "part_phi": "PFCands_phi"}}}
+    monkeypatch.chdir(tmp_path)
+    key = "samples.s.constituents.candidate_index"
+    fails(tmp_path, shared_data / "pfnano.root", cfg, ConfigError, key, "branch name")
+    assert not (tmp_path / "pwned").exists()

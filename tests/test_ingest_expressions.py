@@ -44,3 +44,26 @@ def test_unknown_column_names_the_key() -> None:
     """Evaluating without a column the expression needs names the key and the column."""
     with pytest.raises(ConfigError, match=r"samples.x.weight.*\['mass'\]"):
         Expression.parse("mass * 2", "samples.x.weight").evaluate(COLUMNS)
+
+
+def test_calls_of_attributes_are_unsupported_syntax() -> None:
+    """A call through attribute access (the code-injection shape) is refused as unsupported syntax."""
+    with pytest.raises(ConfigError, match="samples.x.branches.y.*unsupported syntax"):
+        Expression.parse("(pt*1).__class__.__init__.__globals__['os'].system('ls') + pt", "samples.x.branches.y")
+
+
+@pytest.mark.parametrize("text", ["Jet_pt", "Jet.PT", "Jet/Jet.PT", "Jet/Jet.Tau[5]"])
+def test_plain_branch_names_are_read_as_is(text: str) -> None:
+    """A `branches` value that is a plain branch name (Delphes-style included) reads that one column."""
+    expression = Expression.parse_source(text, "samples.x.branches.y")
+    assert expression.is_branch and expression.names == {text}
+    assert expression.evaluate({text: COLUMNS["pt"]}) is COLUMNS["pt"]
+
+
+def test_other_sources_are_safe_expressions() -> None:
+    """A `branches` value that is not a plain name is a safe expression over the names it reads."""
+    expression = Expression.parse_source("sqrt(pt**2 + eta**2)", "samples.x.branches.y")
+    assert not expression.is_branch and expression.names == {"pt", "eta"}
+    np.testing.assert_allclose(expression.evaluate(COLUMNS), np.hypot(COLUMNS["pt"], COLUMNS["eta"]))
+    with pytest.raises(ConfigError, match="samples.x.branches.y.*unsupported syntax"):
+        Expression.parse_source("Jet.PT * 2", "samples.x.branches.y")

@@ -18,17 +18,55 @@ from rootml.seeds import stable_event_ids
 
 HLS4ML_CLASSES = ["g", "q", "W", "Z", "t"]
 JET_FEATURES = [
-    "j_ptfrac", "j_pt", "j_eta", "j_mass", "j_tau1_b1", "j_tau2_b1", "j_tau3_b1", "j_tau1_b2", "j_tau2_b2", "j_tau3_b2",
-    "j_tau32_b1", "j_tau32_b2", "j_zlogz", "j_c1_b0_mmdt", "j_c1_b1_mmdt", "j_c1_b2_mmdt", "j_c2_b1_mmdt", "j_c2_b2_mmdt",
-    "j_d2_b1_mmdt", "j_d2_b2_mmdt", "j_d2_a1_b1_mmdt", "j_d2_a1_b2_mmdt", "j_m2_b1_mmdt", "j_m2_b2_mmdt", "j_n2_b1_mmdt",
-    "j_n2_b2_mmdt", "j_mass_trim", "j_mass_mmdt", "j_mass_prun", "j_mass_sdb2", "j_mass_sdm1", "j_multiplicity",
-    "j_g", "j_q", "j_w", "j_z", "j_t", "j_undef", "j_index",
+    "j_ptfrac",
+    "j_pt",
+    "j_eta",
+    "j_mass",
+    "j_tau1_b1",
+    "j_tau2_b1",
+    "j_tau3_b1",
+    "j_tau1_b2",
+    "j_tau2_b2",
+    "j_tau3_b2",
+    "j_tau32_b1",
+    "j_tau32_b2",
+    "j_zlogz",
+    "j_c1_b0_mmdt",
+    "j_c1_b1_mmdt",
+    "j_c1_b2_mmdt",
+    "j_c2_b1_mmdt",
+    "j_c2_b2_mmdt",
+    "j_d2_b1_mmdt",
+    "j_d2_b2_mmdt",
+    "j_d2_a1_b1_mmdt",
+    "j_d2_a1_b2_mmdt",
+    "j_m2_b1_mmdt",
+    "j_m2_b2_mmdt",
+    "j_n2_b1_mmdt",
+    "j_n2_b2_mmdt",
+    "j_mass_trim",
+    "j_mass_mmdt",
+    "j_mass_prun",
+    "j_mass_sdb2",
+    "j_mass_sdm1",
+    "j_multiplicity",
+    "j_g",
+    "j_q",
+    "j_w",
+    "j_z",
+    "j_t",
+    "j_undef",
+    "j_index",
 ]
 PARTICLE_FEATURES = ["j1_px", "j1_py", "j1_pz", "j1_e", "j1_pt", "j1_eta", "j1_phi", "j1_pdgid"]
 # Config snippets (also the examples in the docs).
 HLS4ML = {"format": "hls4ml", "step_size": 16, "branches": {"jet_tau21": "j_tau2_b1 / j_tau1_b1"},
           "labels": {"g": "j_g == 1", "q": "j_q == 1", "W": "j_w == 1", "Z": "j_z == 1", "t": "j_t == 1"}}
-TOPTAGGING = {"format": "toptagging", "labels": {"t": "is_signal_new == 1", "q": "is_signal_new == 0"}, "selection": "jet_pt > 100"}
+TOPTAGGING = {
+    "format": "toptagging",
+    "labels": {"t": "is_signal_new == 1", "q": "is_signal_new == 0"},
+    "selection": "jet_pt > 100",
+}
 
 
 def padded_constituents(rng: np.random.Generator, n_jets: int, n_slots: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +106,9 @@ def write_hls4ml(path: Path, n_jets: int = 40, n_slots: int = 8) -> dict[str, np
 def ingest(tmp_path: Path, source: Path, cfg: dict, classes: list[str]) -> tuple[ak.Array, dict]:
     """Ingest `source` as sample 'h'; return the parquet content and the stats."""
     out = tmp_path / "out" / "h.parquet"
-    stats = ingest_file(source, out, spec=SampleSpec.from_config("h", cfg, classes), file_index=3, classes=classes, progress=False)
+    stats = ingest_file(
+        source, out, spec=SampleSpec.from_config("h", cfg, classes), file_index=3, classes=classes, progress=False
+    )
     return ak.from_parquet(out), stats
 
 
@@ -80,21 +120,30 @@ def test_hls4ml_file_labels_constituents_and_native_features(tmp_path: Path) -> 
     feature = {name: written["jets"][:, i] for i, name in enumerate(JET_FEATURES)}
     assert stats["written"] == len(jets) == 40 and stats["file_index"] == 3
     assert pq.ParquetFile(tmp_path / "out" / "h.parquet").num_row_groups == 3
-    np.testing.assert_array_equal(ak.to_numpy(jets.label), np.argmax(written["jets"][:, JET_FEATURES.index("j_g"):JET_FEATURES.index("j_t") + 1], axis=1))
+    np.testing.assert_array_equal(
+        ak.to_numpy(jets.label),
+        np.argmax(written["jets"][:, JET_FEATURES.index("j_g") : JET_FEATURES.index("j_t") + 1], axis=1),
+    )
     np.testing.assert_array_equal(ak.to_numpy(jets.jet_pt), feature["j_pt"])
     np.testing.assert_allclose(ak.to_numpy(jets.jet_tau21), feature["j_tau2_b1"] / feature["j_tau1_b1"], rtol=1e-6)
     np.testing.assert_array_equal(ak.to_numpy(jets.j_zlogz), feature["j_zlogz"])
     np.testing.assert_array_equal(ak.to_numpy(jets.jet_nparticles), written["counts"])
     filled = written["particles"][..., 3] > 0
     np.testing.assert_array_equal(ak.to_numpy(ak.flatten(jets.part_px)), written["particles"][..., 0][filled])
-    np.testing.assert_allclose(ak.to_numpy(jets.jet_phi), written["jet_phi"], atol=1e-5)  # no jet phi stored: constituent sum
+    np.testing.assert_allclose(
+        ak.to_numpy(jets.jet_phi), written["jet_phi"], atol=1e-5
+    )  # no jet phi stored: constituent sum
     deta = written["particles"][..., 5] - feature["j_eta"][:, None]
     np.testing.assert_allclose(ak.to_numpy(ak.flatten(jets.part_deta)), deta[filled], atol=1e-4)
     pid = written["particles"][..., 7][filled]
-    np.testing.assert_array_equal(ak.to_numpy(ak.flatten(jets.part_charge)), np.select([pid == 211, (pid == -211) | (pid == 11)], [1, -1], 0))
+    np.testing.assert_array_equal(
+        ak.to_numpy(ak.flatten(jets.part_charge)), np.select([pid == 211, (pid == -211) | (pid == 11)], [1, -1], 0)
+    )
     np.testing.assert_array_equal(ak.to_numpy(ak.flatten(jets.part_isPhoton)), pid == 22)
     assert "part_pt" not in jets.fields  # consumed as kinematics, px/py/pz/E are the canonical form
-    np.testing.assert_array_equal(ak.to_numpy(jets.event_id), stable_event_ids("h/hls4ml_LHCjet_30p_val.h5", np.arange(40)))
+    np.testing.assert_array_equal(
+        ak.to_numpy(jets.event_id), stable_event_ids("h/hls4ml_LHCjet_30p_val.h5", np.arange(40))
+    )
 
 
 def test_toptagging_file_labels_and_selection(tmp_path: Path) -> None:
@@ -121,3 +170,12 @@ def test_missing_hdf5_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="nowhere.h5"):
         ingest(tmp_path, tmp_path / "nowhere.h5", HLS4ML, HLS4ML_CLASSES)
     assert not (tmp_path / "out" / "h.parquet").exists()
+
+
+def test_selection_keeping_no_jet_writes_nothing(tmp_path: Path) -> None:
+    """An HDF5 sample whose selection keeps no jet names the key and file, and leaves no parquet file."""
+    source = tmp_path / "hls4ml_LHCjet_30p_val.h5"
+    write_hls4ml(source)
+    with pytest.raises(InputError, match=r"samples\.h\.selection.*hls4ml_LHCjet_30p_val\.h5"):
+        ingest(tmp_path, source, {**HLS4ML, "selection": "jet_pt < 0"}, HLS4ML_CLASSES)
+    assert list((tmp_path / "out").iterdir()) == []

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from rootml.errors import ConfigError
-from rootml.models import MODEL_FAMILIES, build_model, family_schema
 from rootml.models.particlenet import knn
+from rootml.models.registry import MODEL_FAMILIES, build_model
+from rootml.models.specs import family_schema
 from rootml.training.device import configure_torch
 
 N_FEATURES, N_HIGHLEVEL, IMAGE = 6, 5, (1, 12, 12)
@@ -175,7 +176,8 @@ def configured_torch():
 
 @pytest.mark.parametrize("name,family,hparams", TORCH_MODELS, ids=[m[0] for m in TORCH_MODELS])
 def test_backward_is_deterministic_on_two_threads(name: str, family: str, hparams: dict, configured_torch) -> None:
-    """As the trainer configures torch, every family's backward pass has deterministic kernels and repeats bit for bit."""
+    """As the trainer configures torch, every family's backward pass has deterministic kernels and repeats bit for
+    bit."""
     batch, labels = separable_batch(256, seed=3)  # large enough for torch's parallel CPU kernels
 
     def gradients() -> list[torch.Tensor]:

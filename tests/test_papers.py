@@ -14,7 +14,7 @@ import yaml
 
 from rootml.config import check_config, model_runs, sample_chunks
 from rootml.errors import ConfigError
-from rootml.evaluation.names import expected_figures
+from rootml.evaluation.captions import expected_figures
 from rootml.report import seeds_section
 
 PAPERS = ("top_landscape", "jedinet", "jet_images", "hls4ml_pruning")
@@ -125,8 +125,8 @@ def test_model_views_checked_against_feature_lists(model: str, entry: dict, key:
 
 def test_per_class_roc_figure_only_with_more_than_two_classes() -> None:
     models = paper("jedinet")["models"]
-    assert "roc_per_class" in expected_figures(models, ["t"], ["g", "q"], classes=["g", "q", "W", "Z", "t"])
-    assert "roc_per_class" not in expected_figures(models, ["t"], ["g"], classes=["g", "t"])
+    assert "roc_per_class" in expected_figures(models, ["t"], ["g", "q"], [0.5], classes=["g", "q", "W", "Z", "t"])
+    assert "roc_per_class" not in expected_figures(models, ["t"], ["g"], [0.5], classes=["g", "t"])
 
 
 def test_seeds_section_mean_and_std_over_copies() -> None:

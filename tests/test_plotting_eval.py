@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from matplotlib.testing.compare import compare_images
 
-from rootml.evaluation.metrics import binary_scores, roc
+from rootml.metrics.binary import BinaryScores, RocCurve, roc
 from rootml.plotting.anomaly import log_edges
 from rootml.plotting.confusion import plot_confusion, row_normalised_confusion
 from rootml.plotting.curves import plot_training_curves
@@ -19,11 +19,11 @@ from rootml.plotting.roc import class_roc_figure, plot_rejection, rejection_band
 from rootml.plotting.scores import ks_pvalue, unit_area
 
 
-def gaussian_roc(separation: float, n: int = 2000, seed: int = 0) -> object:
+def gaussian_roc(separation: float, n: int = 2000, seed: int = 0) -> RocCurve:
     """ROC of two unit Gaussians `separation` apart."""
     rng = np.random.default_rng(seed)
     is_signal = np.repeat([False, True], n)
-    return roc(binary_scores(is_signal, rng.normal(separation * is_signal, 1.0)))
+    return roc(BinaryScores(is_signal, rng.normal(separation * is_signal, 1.0), np.ones(2 * n), np.arange(2 * n)))
 
 
 def test_roc_figure_is_reproducible_and_sensitive(tmp_path: Path) -> None:
@@ -98,7 +98,12 @@ def test_seed_copies_share_a_colour_and_one_legend_entry() -> None:
 @pytest.mark.parametrize("n_classes", [5, 6])
 def test_per_class_rocs_share_one_legend(n_classes: int) -> None:
     """One legend for all class panels: in the spare panel of a 2x3 grid with 5 classes, below a full grid."""
-    models = {"in": gaussian_roc(2.0), "mlp": gaussian_roc(1.0), "bdt_s0": gaussian_roc(1.5), "bdt_s1": gaussian_roc(1.4)}
+    models = {
+        "in": gaussian_roc(2.0),
+        "mlp": gaussian_roc(1.0),
+        "bdt_s0": gaussian_roc(1.5),
+        "bdt_s1": gaussian_roc(1.4),
+    }
     classes = ["g", "q", "W", "Z", "t", "H"][:n_classes]
     groups = {"in": "in", "mlp": "mlp", "bdt_s0": "bdt", "bdt_s1": "bdt"}
     fig = class_roc_figure({name: models for name in classes}, groups=groups)

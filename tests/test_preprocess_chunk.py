@@ -10,13 +10,13 @@ import awkward as ak
 import h5py
 import numpy as np
 import pytest
-from snakemake.utils import validate
 
 from rootml.errors import ConfigError, InputError
 from rootml.ingest.writer import write_parquet
 from rootml.preprocess.chunk import preprocess_chunk
 from rootml.preprocess.split import SPLITS, assign_splits
-from rootml.preprocess.synthetic import synthetic_jets, write_synthetic_chunk
+from rootml.settings import validated
+from synthetic import synthetic_jets, write_synthetic_chunk
 
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = ["q", "W", "t"]
@@ -33,8 +33,7 @@ def run_config(**blocks: Any) -> dict[str, Any]:
         "represent": {"images": {"n_pixels": 11}},
         **copy.deepcopy(blocks),
     }
-    validate(config, str(REPO / "config" / "schema.yaml"))
-    return config
+    return validated(config)
 
 
 def write_columns(path: Path, columns: dict[str, Any]) -> Path:

@@ -10,6 +10,7 @@ import matplotlib.image
 import numpy as np
 
 from rootml.plotting.inputs import feature_edges, plot_feature, plot_inputs
+from rootml.preprocess.layout import prepared_paths
 
 CLASSES = ["QCD", "top"]
 
@@ -42,7 +43,9 @@ def write_split(directory: Path, seed: int = 0, n: int = 200) -> None:
 
 def test_one_figure_per_feature_and_the_jet_images(tmp_path: Path) -> None:
     write_split(tmp_path / "train")
-    written = plot_inputs(tmp_path / "train", tmp_path / "plots" / "inputs", tmp_path / "plots" / "jet_images")
+    written = plot_inputs(
+        prepared_paths(tmp_path / "train"), tmp_path / "plots" / "inputs", tmp_path / "plots" / "jet_images"
+    )
     stems = ["jet_mass", "jet_nparticles", "part_logpt", "part_charge"]
     assert written == [tmp_path / "plots" / "inputs" / f"{s}.{x}" for s in stems for x in ("pdf", "png")] + [
         tmp_path / "plots" / "jet_images.pdf", tmp_path / "plots" / "jet_images.png"]

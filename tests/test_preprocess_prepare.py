@@ -10,17 +10,17 @@ import awkward as ak
 import h5py
 import numpy as np
 import pytest
-from test_preprocess_chunk import CLASSES, N_PARTICLES, run_config, write_columns
 
 from rootml.errors import InputError
 from rootml.preprocess.chunk import preprocess_chunk
 from rootml.preprocess.fit import fit_preprocessing
-from rootml.preprocess.layout import REPRESENTATIONS
+from rootml.preprocess.layout import REPRESENTATIONS, prepared_paths
 from rootml.preprocess.normalization import apply_normalization
 from rootml.preprocess.prepare import prepare_split, read_plan
 from rootml.preprocess.reweighting import Reweighting
 from rootml.preprocess.split import SPLITS, assign_splits
-from rootml.preprocess.synthetic import synthetic_jets, write_synthetic_chunk
+from synthetic import synthetic_jets, write_synthetic_chunk
+from test_preprocess_chunk import CLASSES, N_PARTICLES, run_config, write_columns
 
 # (class index, chunk, jets): t comes in two chunks
 CHUNKS = [(0, 0, 300), (1, 0, 300), (2, 0, 150), (2, 1, 150)]
@@ -32,7 +32,7 @@ def prepare_all(chunks: list[Path], out: Path, config: dict[str, Any]) -> dict[s
     fitted = fit_preprocessing(chunks, out / "normalization.json", out / "reweighting.json", config=config,
                                progress=False)
     for split in SPLITS:
-        prepare_split(chunks, split, out / "prepared" / split, normalization=fitted["normalization"],
+        prepare_split(chunks, split, prepared_paths(out / "prepared" / split), normalization=fitted["normalization"],
                       reweighting=fitted["reweighting"], config=config, read_rows=64, buffer_rows=256,
                       progress=False)
     return fitted
@@ -130,7 +130,7 @@ def test_normalization_and_weights_are_applied(run: dict[str, Any]) -> None:
 
 def test_same_inputs_give_byte_identical_files_whatever_the_chunk_order(run: dict[str, Any], tmp_path: Path) -> None:
     again = tmp_path / "again"
-    prepare_split(run["chunks"][::-1], "train", again, normalization=run["normalization"],
+    prepare_split(run["chunks"][::-1], "train", prepared_paths(again), normalization=run["normalization"],
                   reweighting=run["reweighting"], config=run["config"], read_rows=64, buffer_rows=256, progress=False)
     for representation in REPRESENTATIONS:
         assert (again / f"{representation}.h5").read_bytes() == (
@@ -164,7 +164,7 @@ def test_normalization_and_reweighting_ignore_validation_and_test_jets(run: dict
 def test_chunks_made_with_other_settings_are_refused(run: dict[str, Any], tmp_path: Path) -> None:
     config = run_config(features={"n_particles": N_PARTICLES + 1})
     with pytest.raises(InputError, match="other settings .'n_particles'") as err:
-        prepare_split(run["chunks"], "val", tmp_path, normalization=run["normalization"],
+        prepare_split(run["chunks"], "val", prepared_paths(tmp_path), normalization=run["normalization"],
                       reweighting=run["reweighting"], config=config, progress=False)
     assert err.value.file == str(sorted(map(str, run["chunks"]))[0])
     assert list(tmp_path.iterdir()) == []

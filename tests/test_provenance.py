@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -87,7 +87,7 @@ def test_package_versions_are_the_installed_ones() -> None:
 
 def test_write_provenance_record(tmp_path: Path) -> None:
     commit = _repo(tmp_path / "repo")
-    started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     config = {"seed": 1, "classes": ["a", "b"]}
     path = tmp_path / "out" / "provenance.json"
     record = write_provenance(path, config, tmp_path / "repo", started, started + timedelta(seconds=90.5))

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rootml.models import build_model
+from rootml.models.registry import build_model
 from rootml.pruning.latency import Backend, Timing, latency_table, median_seconds, take_rows
 from rootml.pruning.onnx_export import export_onnx
-from rootml.pruning.prune import iterative_prune
+from rootml.pruning.prune import MODULE_TYPES, iterative_prune
 from rootml.training.device import DEVICE_VARIABLE
 
 FAST = Timing(warmup=1, repeats=3, budget_s=1.0)
@@ -24,7 +24,7 @@ def test_table_rows_and_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     inputs = {"features": rng.normal(size=(10, 4, 8)).astype(np.float32),
               "mask": np.ones((10, 1, 8), np.float32)}
     dense = build_model("deepsets", {"features": 4}, 3, seed=1, phi_sizes=[16, 16], f_sizes=[16])
-    _, pruned = iterative_prune(copy.deepcopy(dense), [0.8], evaluate=lambda m: 0.0)
+    _, pruned = iterative_prune(copy.deepcopy(dense), [0.8], evaluate=lambda m: 0.0, module_types=list(MODULE_TYPES))
     onnx_path = export_onnx(pruned, inputs, tmp_path / "m.onnx", name="ds")
     backends = [Backend("torch_dense", dense), Backend("torch_pruned", pruned),
                 Backend("onnxruntime", pruned, onnx_path)]

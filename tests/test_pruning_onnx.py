@@ -8,9 +8,9 @@ import numpy as np
 import onnx
 import pytest
 
-from rootml.models import build_model
+from rootml.models.registry import build_model
 from rootml.pruning.onnx_export import OnnxExportError, check_onnx, dynamic_axes, export_onnx
-from rootml.pruning.prune import iterative_prune
+from rootml.pruning.prune import MODULE_TYPES, iterative_prune
 
 N_FEATURES, N_HIGHLEVEL, IMAGE = 5, 6, (1, 10, 10)
 DIMS = {"features": N_FEATURES, "points": 2, "highlevel": N_HIGHLEVEL, "image": IMAGE}
@@ -65,7 +65,7 @@ def test_onnx_matches_torch_on_new_batch_and_particle_counts(tmp_path: Path, fam
 def test_pruned_model_exports_with_its_zeros(tmp_path: Path) -> None:
     """A 75%-pruned particle model exports, matches torch, and its ONNX weights keep the zeros."""
     model = build_model("deepsets", DIMS, 2, seed=8, phi_sizes=[32, 32], f_sizes=[32])
-    _, pruned = iterative_prune(model, [0.75], evaluate=lambda m: 0.0)
+    _, pruned = iterative_prune(model, [0.75], evaluate=lambda m: 0.0, module_types=list(MODULE_TYPES))
     path = export_onnx(pruned, jets([5, 3], 8, 2), tmp_path / "pruned.onnx", name="deepsets_pruned")
     check_onnx(path, pruned, jets([2, 9, 4], 9, 3), name="deepsets_pruned")
     matrices = [onnx.numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer if len(t.dims) == 2]

@@ -8,8 +8,8 @@ from torch import nn
 from torch.nn.utils import prune
 
 from rootml.errors import ConfigError
-from rootml.models import build_model
-from rootml.pruning.prune import count_parameters, iterative_prune, prunable_weights, weight_sparsity
+from rootml.models.registry import build_model
+from rootml.pruning.prune import MODULE_TYPES, count_parameters, iterative_prune, prunable_weights, weight_sparsity
 
 SCHEDULE = [0.5, 0.75, 0.9]
 DIMS = {"features": 5, "points": 2, "highlevel": 6, "image": (1, 8, 8)}
@@ -48,7 +48,8 @@ def test_each_sparsity_is_reached_and_model_runs(family: str, hparams: dict) -> 
     inputs = particle_inputs(model)
     dense_nonzero = sum(int((p != 0).sum()) for p in model.parameters())  # BatchNorm biases start at zero
     calls = []
-    table, pruned = iterative_prune(model, SCHEDULE, evaluate=lambda m: calls.append(1) or float(len(calls)))
+    table, pruned = iterative_prune(model, SCHEDULE, evaluate=lambda m: calls.append(1) or float(len(calls)),
+                                   module_types=list(MODULE_TYPES))
     assert [row.target_sparsity for row in table] == [0.0, *SCHEDULE]
     assert table[0].sparsity == 0.0 and table[0].n_nonzero == dense_nonzero
     for row, target in zip(table[1:], SCHEDULE):
@@ -96,7 +97,8 @@ def test_pruned_weights_stay_zero_while_fine_tuning_and_model_still_learns() -> 
             masked_zero_after_steps.append(all(bool((mod.weight[mod.weight_mask == 0] == 0).all()) for mod in layers))
 
     fine_tune(model)  # train the dense model first: a real baseline
-    table, pruned = iterative_prune(model, SCHEDULE, lambda m: accuracy(m, x, labels), fine_tune=fine_tune)
+    table, pruned = iterative_prune(model, SCHEDULE, lambda m: accuracy(m, x, labels), fine_tune=fine_tune,
+                                   module_types=list(MODULE_TYPES))
     assert masked_zero_after_steps == [True, True, True]
     assert table[0].metric > 0.95
     assert all(row.metric > 0.9 for row in table)
@@ -147,6 +149,7 @@ def test_fine_tuning_steps_go_through_the_pruning_masks(family: str, hparams: di
             nn.functional.cross_entropy(m(*inputs), labels).backward()
             optimizer.step()
 
-    table, pruned = iterative_prune(model, [0.5], evaluate=lambda m: 0.0, fine_tune=fine_tune)
+    table, pruned = iterative_prune(model, [0.5], evaluate=lambda m: 0.0, fine_tune=fine_tune,
+                                   module_types=list(MODULE_TYPES))
     assert abs(table[-1].sparsity - 0.5) < 0.01
     assert abs(weight_sparsity(pruned, (nn.Linear, nn.Conv1d, nn.Conv2d)) - 0.5) < 0.01

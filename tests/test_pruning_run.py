@@ -12,10 +12,9 @@ import pandas as pd
 import pytest
 import torch
 
+from conftest import prune, train
 from rootml.errors import ConfigError
-from rootml.models import build_model
-from rootml.pruning.run import prune_model
-from rootml.training import train_model
+from rootml.models.registry import build_model
 from rootml.training.device import DEVICE_VARIABLE
 
 CLASSES = ["q", "t"]
@@ -64,7 +63,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         entry = {"family": "deepsets", "hparams": {"phi_sizes": [32, 32], "f_sizes": [32]}}
         config = {"seed": 5, "classes": CLASSES,
                   "training": {"epochs": 3, "batch_size": 64, "lr": 0.005, "num_threads": 1}}
-        train_model("ds", entry, config, root / "prepared", root / "models" / "ds", progress=False)
+        train("ds", entry, config, root / "prepared", root / "models" / "ds", progress=False)
     return root / "prepared", root / "models" / "ds"
 
 
@@ -74,9 +73,9 @@ def test_prune_model_writes_every_output(trained: tuple[Path, Path], tmp_path: P
     monkeypatch.setenv(DEVICE_VARIABLE, "cpu")
     data_dir, model_dir = trained
     out = tmp_path / "prune"
-    prune_model(model_dir, data_dir, out, {"sparsities": [0.5, 0.8], "fine_tune_epochs": 1, **FAST})
+    prune(model_dir, data_dir, out, {"sparsities": [0.5, 0.8], "fine_tune_epochs": 1, **FAST})
     assert sorted(p.name for p in out.iterdir()) == [
-        "latency.csv", "model.onnx", "model_pruned.pt", "pruning.csv", "pruning.json"]
+        "latency.csv", "model.onnx", "model_pruned.pt", "plots", "pruning.csv", "pruning.json"]
 
     table = pd.read_csv(out / "pruning.csv")
     assert list(table["target_sparsity"]) == [0.0, 0.5, 0.8]
@@ -113,11 +112,11 @@ def test_without_fine_tuning_and_bad_settings(trained: tuple[Path, Path], tmp_pa
     """fine_tune_epochs 0 prunes without training; unknown keys or metrics raise ConfigError naming them."""
     monkeypatch.setenv(DEVICE_VARIABLE, "cpu")
     data_dir, model_dir = trained
-    prune_model(model_dir, data_dir, tmp_path / "plain", {"sparsities": [0.6], "fine_tune_epochs": 0,
+    prune(model_dir, data_dir, tmp_path / "plain", {"sparsities": [0.6], "fine_tune_epochs": 0,
                                                           "metric": "accuracy", **FAST})
     table = pd.read_csv(tmp_path / "plain" / "pruning.csv")
     assert abs(table["sparsity"].iloc[-1] - 0.6) < 0.01 and 0.0 < table["metric"].iloc[-1] <= 1.0
     with pytest.raises(ConfigError, match="pruning.sparsity"):
-        prune_model(model_dir, data_dir, tmp_path / "bad", {"sparsity": [0.5]})
+        prune(model_dir, data_dir, tmp_path / "bad", {"sparsity": [0.5]})
     with pytest.raises(ConfigError, match="'resolution' is not a metric of a classification model"):
-        prune_model(model_dir, data_dir, tmp_path / "bad", {"metric": "resolution", "fine_tune_epochs": 0, **FAST})
+        prune(model_dir, data_dir, tmp_path / "bad", {"metric": "resolution", "fine_tune_epochs": 0, **FAST})

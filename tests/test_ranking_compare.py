@@ -10,10 +10,13 @@ import pytest
 import xgboost as xgb
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from test_ranking_methods import NAMES, informative_jets
 
 from rootml.plotting.ranking import (
-    plot_importance_panels, plot_ranking_comparison, plot_selection_curves, plot_shap_bar, plot_shap_beeswarm,
+    plot_importance_panels,
+    plot_ranking_comparison,
+    plot_selection_curves,
+    plot_shap_bar,
+    plot_shap_beeswarm,
     plot_shap_waterfall,
 )
 from rootml.ranking.compare import compare_rankings, method_importances
@@ -21,6 +24,7 @@ from rootml.ranking.metrics import TASK_METRICS
 from rootml.ranking.selection import selection_curve
 from rootml.ranking.shap_values import shap_importance, tree_shap
 from rootml.ranking.xgb import xgb_importance
+from test_ranking_methods import NAMES, informative_jets
 
 
 def test_compare_rankings_ranks_normalises_and_orders() -> None:

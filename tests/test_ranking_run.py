@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_ranking_methods import NAMES, STRONG, WEAK, informative_jets, one_torch_thread  # noqa: F401
 
+from conftest import rank, train
 from rootml.errors import ConfigError
 from rootml.preprocess.store import H5Appender, open_for_writing
-from rootml.ranking import rank_model
-from rootml.training import train_model
 from rootml.training.device import DEVICE_VARIABLE
+from test_ranking_methods import NAMES, STRONG, WEAK, informative_jets, one_torch_thread  # noqa: F401
 
 CLASSES = ["g", "q", "t"]
 CHANNELS = ["part_a", "part_b", "part_c"]
@@ -67,7 +66,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(DEVICE_VARIABLE, "cpu")
         for name, entry in ENTRIES.items():
-            train_model(name, entry, config, root / "prepared", root / "models" / name, progress=False)
+            train(name, entry, config, root / "prepared", root / "models" / name, progress=False)
     return root / "prepared", root / "models"
 
 
@@ -82,7 +81,7 @@ def test_highlevel_models_every_method(name: str, trained: tuple[Path, Path], tm
     monkeypatch.setenv(DEVICE_VARIABLE, "cpu")
     data_dir, models = trained
     out = tmp_path / name
-    rank_model(models / name, data_dir, out, FAST)
+    rank(models / name, data_dir, out, FAST)
     tables = {"permutation_importance.csv", "shap_importance.csv", "comparison.csv", "selection.csv", "ranking.json"}
     plots = {"permutation_importance", "shap_bar", "comparison", "selection", "shap_waterfall_jet0",
              "shap_waterfall_jet1", *(f"shap_beeswarm_{c}" for c in CLASSES)}
@@ -128,7 +127,7 @@ def test_particle_model_ranks_channels(trained: tuple[Path, Path], tmp_path: Pat
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(DEVICE_VARIABLE, "cpu")
     data_dir, models = trained
-    rank_model(models / "ds", data_dir, tmp_path, FAST)
+    rank(models / "ds", data_dir, tmp_path, FAST)
     assert files_in(tmp_path) == {"permutation_importance.csv", "comparison.csv", "ranking.json",
                                   *(f"plots/{stem}.{s}" for stem in ("permutation_importance", "comparison")
                                     for s in ("pdf", "png"))}
@@ -143,7 +142,7 @@ def test_particle_model_ranks_channels(trained: tuple[Path, Path], tmp_path: Pat
 def test_anomaly_model(trained: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(DEVICE_VARIABLE, "cpu")
     data_dir, models = trained
-    rank_model(models / "ae", data_dir, tmp_path, FAST)
+    rank(models / "ae", data_dir, tmp_path, FAST)
     permutation = pd.read_csv(tmp_path / "permutation_importance.csv", index_col="feature")
     assert list(permutation.columns) == ["auc_drop_mean", "auc_drop_std", "auc_ratio_mean", "auc_ratio_std"]
     shap_table = pd.read_csv(tmp_path / "shap_importance.csv", index_col="feature")
@@ -157,14 +156,14 @@ def test_bad_settings(trained: tuple[Path, Path], tmp_path: Path, monkeypatch: p
     monkeypatch.setenv(DEVICE_VARIABLE, "cpu")
     data_dir, models = trained
     with pytest.raises(ConfigError, match="ranking.n_shuffles"):
-        rank_model(models / "bdt", data_dir, tmp_path, {"n_shuffles": 3})
+        rank(models / "bdt", data_dir, tmp_path, {"n_shuffles": 3})
     with pytest.raises(ConfigError, match="ranking.methods.*'lime'"):
-        rank_model(models / "bdt", data_dir, tmp_path, {"methods": ["lime"]})
+        rank(models / "bdt", data_dir, tmp_path, {"methods": ["lime"]})
     with pytest.raises(ConfigError, match="ranking.selection_by.*'gain'.*xgb_gain"):
-        rank_model(models / "bdt", data_dir, tmp_path, {"selection_by": "gain"})
+        rank(models / "bdt", data_dir, tmp_path, {"selection_by": "gain"})
     with pytest.raises(ConfigError, match="ranking.selection_by.*'shap'.*the methods run.*xgb_gain"):
-        rank_model(models / "bdt", data_dir, tmp_path,
+        rank(models / "bdt", data_dir, tmp_path,
                    {**FAST, "methods": ["xgb", "selection"], "selection_by": "shap"})
     with pytest.raises(ConfigError, match="'ranking.methods': no ranking method"):
-        rank_model(models / "ds", data_dir, tmp_path, {**FAST, "methods": ["shap"]})
+        rank(models / "ds", data_dir, tmp_path, {**FAST, "methods": ["shap"]})
     assert not (tmp_path / "ranking.json").exists()

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import h5py
 import pytest
-from test_training_data import CLASSES, write_prepared
 
+from conftest import split_reader, train
 from rootml.errors import ConfigError, InputError
-from rootml.training import load_trained, train_model
-from rootml.training.data import SplitReader
 from rootml.training.device import CPU
+from rootml.training.load import load_trained
+from test_training_data import CLASSES, write_prepared
 
 CONFIG = {"seed": 1, "classes": CLASSES, "training": {"epochs": 1, "batch_size": 32}}
 MLP = {"family": "mlp", "hparams": {"hidden": [4]}}
@@ -41,7 +41,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_config_errors_name_the_key(data: Path, tmp_path: Path, entry: dict, config: dict, key: str) -> None:
     """ConfigError carries the full key path; nothing is written."""
     with pytest.raises(ConfigError) as error:
-        train_model("m", entry, config, data, tmp_path / "m", device=CPU, progress=False)
+        train("m", entry, config, data, tmp_path / "m", device=CPU, progress=False)
     assert error.value.key == key
     assert not (tmp_path / "m" / "metrics.json").exists()
 
@@ -49,13 +49,13 @@ def test_config_errors_name_the_key(data: Path, tmp_path: Path, entry: dict, con
 def test_data_errors_name_the_file(data: Path, tmp_path: Path) -> None:
     """Other classes than the config or another file, a missing split, no trained model: InputError naming the file."""
     with pytest.raises(InputError, match=r"classes \['g', 'q', 't'\].*config's classes are \['g', 'q', 'W'\]"):
-        train_model("m", MLP, {**CONFIG, "classes": ["g", "q", "W"]}, data, tmp_path / "a", device=CPU)
+        train("m", MLP, {**CONFIG, "classes": ["g", "q", "W"]}, data, tmp_path / "a", device=CPU)
     other = write_prepared(tmp_path / "other", {"train": 40, "val": 20})
     with pytest.raises(InputError, match="test/highlevel.h5"):
-        train_model("m", MLP, CONFIG, other, tmp_path / "b", device=CPU)
+        train("m", MLP, CONFIG, other, tmp_path / "b", device=CPU)
     with h5py.File(other / "train" / "images.h5", "r+") as h5:
         h5.attrs["classes"] = json.dumps(["g", "q"])
     with pytest.raises(InputError, match=r"classes \['g', 'q'\] differ.*images.h5"):
-        SplitReader(other, "train", ["highlevel", "images"], 100)
-    with pytest.raises(InputError, match="model_config.json missing"):
-        load_trained(tmp_path / "nothing")
+        split_reader(other, "train", ["highlevel", "images"], 100)
+    with pytest.raises(InputError, match="model_config.json of the trained model not found.*nothing"):
+        load_trained(tmp_path / "nothing" / "model_config.json", tmp_path / "nothing" / "model.pt")

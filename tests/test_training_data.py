@@ -11,6 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
+from conftest import split_reader
 from rootml.errors import InputError
 from rootml.preprocess.store import H5Appender, open_for_writing
 from rootml.training.data import SplitReader
@@ -85,7 +86,7 @@ def epoch_ids(reader: SplitReader, seed: int | None, batch_size: int = 50, **kwa
 @pytest.mark.parametrize("max_jets", [10_000, 70], ids=["in_memory", "streamed"])
 def test_every_jet_once_per_epoch_in_seeded_order(prepared: Path, max_jets: int) -> None:
     """An epoch is a permutation of the split; same seed same order, another seed another order, None = file order."""
-    reader = SplitReader(prepared, "train", ["highlevel"], max_jets)
+    reader = split_reader(prepared, "train", ["highlevel"], max_jets)
     with h5py.File(prepared / "train" / "highlevel.h5") as h5:
         stored = h5["event_id"][:]
     first, again, other = (np.concatenate(epoch_ids(reader, s)) for s in (1, 1, 2))
@@ -100,7 +101,7 @@ def test_every_jet_once_per_epoch_in_seeded_order(prepared: Path, max_jets: int)
 
 def test_streaming_reads_chunk_aligned_blocks_into_bounded_buffers(prepared: Path) -> None:
     """Streamed: each buffer is one contiguous block of whole chunks (3 x 32 rows), at most max_jets_in_memory."""
-    reader = SplitReader(prepared, "train", ["particles"], 100)
+    reader = split_reader(prepared, "train", ["particles"], 100)
     assert reader._block_rows(["features", "label"]) == 96
     with h5py.File(prepared / "train" / "particles.h5") as h5:
         stored = h5["event_id"][:]
@@ -114,7 +115,7 @@ def test_streaming_reads_chunk_aligned_blocks_into_bounded_buffers(prepared: Pat
 
 def test_label_filter_mask_layout_and_max_rows(prepared: Path) -> None:
     """labels keeps only those classes; mask comes as (B, 1, P) float32; max_rows reads the first jets only."""
-    reader = SplitReader(prepared, "val", ["particles"], 10_000)
+    reader = split_reader(prepared, "val", ["particles"], 10_000)
     batches = list(reader.batches(["features", "mask", "points"], 32, seed=0, labels=[0, 2]))
     labels = np.concatenate([b["label"] for b in batches])
     assert set(labels) == {0, 2} and len(labels) == reader.count([0, 2]) < reader.n_rows
@@ -129,7 +130,7 @@ def test_label_filter_mask_layout_and_max_rows(prepared: Path) -> None:
 
 def test_several_representations_combine_row_by_row(prepared: Path) -> None:
     """Datasets of highlevel.h5 and images.h5 in one shuffled batch belong to the same jets."""
-    reader = SplitReader(prepared, "test", ["highlevel", "images"], 10_000)
+    reader = split_reader(prepared, "test", ["highlevel", "images"], 10_000)
     batch = next(reader.batches(["event_id", "highlevel", "image"], 96, seed=5))
     for rep, key in (("highlevel", "highlevel"), ("images", "image")):
         with h5py.File(prepared / "test" / f"{rep}.h5") as h5:
@@ -142,20 +143,20 @@ def test_several_representations_combine_row_by_row(prepared: Path) -> None:
 def test_bad_files_are_named(prepared: Path, tmp_path: Path) -> None:
     """Missing file, NaN values, other jets or fewer rows in one file, missing dataset: InputError naming them."""
     with pytest.raises(InputError, match="images.h5"):
-        SplitReader(tmp_path, "train", ["images"], 100)
+        split_reader(tmp_path, "train", ["images"], 100)
     data = write_prepared(tmp_path / "bad", {"train": 40})
     with h5py.File(data / "train" / "highlevel.h5", "r+") as h5:
         h5["highlevel"][17, 2] = np.nan
-    reader = SplitReader(data, "train", ["highlevel"], 100)
+    reader = split_reader(data, "train", ["highlevel"], 100)
     with pytest.raises(InputError, match=r"dataset 'highlevel' has NaN or inf \(row 17\).*highlevel.h5"):
         list(reader.batches(["highlevel"], 8))
     with h5py.File(data / "train" / "images.h5", "r+") as h5:
         h5["event_id"][3] += 1
     with pytest.raises(InputError, match="other jets.*images.h5"):
-        list(SplitReader(data, "train", ["particles", "images"], 100).batches(["image"], 8))
+        list(split_reader(data, "train", ["particles", "images"], 100).batches(["image"], 8))
     with pytest.raises(InputError, match="dataset 'image' not found"):
-        list(SplitReader(data, "train", ["particles"], 100).batches(["image"], 8))
+        list(split_reader(data, "train", ["particles"], 100).batches(["image"], 8))
     short = write_prepared(tmp_path / "short", {"train": 30})
     shutil.copy(short / "train" / "images.h5", data / "train" / "images.h5")
     with pytest.raises(InputError, match=r"dataset 'label' has 30 rows, 40 in .*highlevel.h5.*images.h5"):
-        SplitReader(data, "train", ["highlevel", "images"], 100)
+        split_reader(data, "train", ["highlevel", "images"], 100)

@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_training_data import CLASSES, write_prepared
 
-from rootml.training import train_model
+from conftest import train
 from rootml.training.checkpoint import restore_rng_state, rng_state
 from rootml.training.device import CPU
+from test_training_data import CLASSES, write_prepared
 
 CONFIG = {"seed": 7, "classes": CLASSES,
           "training": {"epochs": 3, "batch_size": 32, "lr": 0.005, "warmup_epochs": 1, "schedule": "cosine"}}
@@ -70,14 +70,14 @@ def test_rng_states_round_trip() -> None:
 def test_killed_run_resumes_to_identical_weights(data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """3 epochs straight == 1 epoch, kill, resume to 3 (weights, checkpoint, losses); same seed == same results."""
     torch.set_num_threads(1)
-    straight = train_model("pnet", PNET, CONFIG, data, tmp_path / "straight", device=CPU, progress=False)
+    straight = train("pnet", PNET, CONFIG, data, tmp_path / "straight", device=CPU, progress=False)
     with pytest.raises(Killed):
-        train_model("pnet", PNET, CONFIG, data, tmp_path / "resumed", device=CPU, progress=False,
+        train("pnet", PNET, CONFIG, data, tmp_path / "resumed", device=CPU, progress=False,
                     on_epoch_end=kill_after(1))
     assert (tmp_path / "resumed" / "checkpoint.pt").is_file() and not (tmp_path / "resumed" / "model.pt").exists()
     torch.manual_seed(12345)  # the resumed run must not depend on the global RNG it finds
     with caplog.at_level(logging.INFO, logger="rootml.training"):
-        resumed = train_model("pnet", PNET, CONFIG, data, tmp_path / "resumed", device=CPU, progress=False)
+        resumed = train("pnet", PNET, CONFIG, data, tmp_path / "resumed", device=CPU, progress=False)
     assert "resuming from" in caplog.text and "after epoch 1" in caplog.text
     assert "pnet epoch 2/3: train_loss" in caplog.text and "pnet epoch 1/3" not in caplog.text
     assert_same_state(weights(tmp_path / "straight" / "model.pt"), weights(tmp_path / "resumed" / "model.pt"))
@@ -87,12 +87,12 @@ def test_killed_run_resumes_to_identical_weights(data: Path, tmp_path: Path, cap
     assert losses[0] == losses[1] and len(losses[0]) == 3
     assert straight.metrics == resumed.metrics and straight.best_epoch == resumed.best_epoch
 
-    again = train_model("pnet", PNET, CONFIG, data, tmp_path / "again", device=CPU, progress=False)
+    train("pnet", PNET, CONFIG, data, tmp_path / "again", device=CPU, progress=False)
     assert_same_state(weights(tmp_path / "straight" / "model.pt"), weights(tmp_path / "again" / "model.pt"))
     assert (tmp_path / "straight" / "metrics.json").read_bytes() == (tmp_path / "again" / "metrics.json").read_bytes()
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "straight" / "predictions_test.parquet"),
                                   pd.read_parquet(tmp_path / "again" / "predictions_test.parquet"))
-    other = train_model("pnet", PNET, {**CONFIG, "seed": 8}, data, tmp_path / "other", device=CPU, progress=False)
+    other = train("pnet", PNET, {**CONFIG, "seed": 8}, data, tmp_path / "other", device=CPU, progress=False)
     assert other.metrics != straight.metrics
 
 
@@ -102,9 +102,9 @@ def test_checkpoint_of_another_configuration_is_not_resumed(
     """A leftover checkpoint from a run with another learning rate: training starts afresh at epoch 1."""
     mlp = {"family": "mlp", "hparams": {"hidden": [8]}}
     with pytest.raises(Killed):
-        train_model("m", mlp, CONFIG, data, tmp_path, device=CPU, progress=False, on_epoch_end=kill_after(2))
+        train("m", mlp, CONFIG, data, tmp_path, device=CPU, progress=False, on_epoch_end=kill_after(2))
     changed = {**mlp, "training": {"lr": 0.001}}
     with caplog.at_level(logging.INFO, logger="rootml.training"):
-        outcome = train_model("m", changed, CONFIG, data, tmp_path, device=CPU, progress=False)
+        outcome = train("m", changed, CONFIG, data, tmp_path, device=CPU, progress=False)
     assert "belongs to another configuration" in caplog.text and "m epoch 1/3" in caplog.text
     assert [row["epoch"] for row in outcome.history] == [1, 2, 3]

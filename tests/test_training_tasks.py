@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_training_data import CLASSES, OBSERVERS, write_prepared
 
-from rootml.training import load_trained, train_model
+from conftest import load, split_reader, train
 from rootml.training.data import SplitReader
 from rootml.training.device import CPU
 from rootml.training.objectives import Classification, Regression
+from test_training_data import CLASSES, OBSERVERS, write_prepared
 
 CONFIG = {"seed": 3, "classes": CLASSES,
           "training": {"epochs": 4, "batch_size": 32, "lr": 0.01, "warmup_epochs": 0, "schedule": "constant"}}
@@ -53,7 +53,7 @@ def trained(data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, P
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("models")
     for name, entry in FAMILIES.items():
-        train_model(name, entry, CONFIG, data, root / name, device=CPU, progress=False)
+        train(name, entry, CONFIG, data, root / name, device=CPU, progress=False)
     return {name: root / name for name in FAMILIES}
 
 
@@ -71,7 +71,7 @@ def test_loss_decreases(trained: dict[str, Path], name: str) -> None:
 @pytest.mark.parametrize("name", list(FAMILIES))
 def test_directory_contract_and_reloaded_predictions(trained: dict[str, Path], data: Path, name: str) -> None:
     """model_config.json, predictions (test: every jet; train: the first jets) and metrics.json as contracted;
-    load_trained(...).predict on the raw test arrays gives the stored predictions."""
+    load(...).predict on the raw test arrays gives the stored predictions."""
     out = trained[name]
     config = json.loads((out / "model_config.json").read_text())
     entry = FAMILIES[name]
@@ -89,7 +89,7 @@ def test_directory_contract_and_reloaded_predictions(trained: dict[str, Path], d
         np.testing.assert_array_equal(test["obs_jet_mass"], h5["obs_jet_mass"][:])
     assert len(train) == 240 and {"event_id", "label", "weight", *(f"obs_{o}" for o in OBSERVERS)} <= set(test)
     metrics = json.loads((out / "metrics.json").read_text())
-    scores = load_trained(out, device=CPU).predict(stored, batch_size=40)
+    scores = load(out, device=CPU).predict(stored, batch_size=40)
     task = config["task"]
     if task == "classification":
         columns = [f"score_{c}" for c in CLASSES]
@@ -122,10 +122,10 @@ def test_autoencoder_trains_on_background_only(data: Path, tmp_path: Path, monke
             yield batch
 
     monkeypatch.setattr(SplitReader, "batches", spy)
-    outcome = train_model("ae", FAMILIES["ae_dense"], {**CONFIG, "training": {**CONFIG["training"], "epochs": 2}},
+    outcome = train("ae", FAMILIES["ae_dense"], {**CONFIG, "training": {**CONFIG["training"], "epochs": 2}},
                           data, tmp_path, device=CPU, progress=False)
     labels = np.concatenate(seen)
-    n_background = SplitReader(data, "train", ["highlevel"], 1000).count([0, 1])
+    n_background = split_reader(data, "train", ["highlevel"], 1000).count([0, 1])
     assert set(labels) == {0, 1} and len(labels) == 2 * (n_background // 32 * 32)
     assert set(pd.read_parquet(tmp_path / "predictions_test.parquet")["label"]) == {0, 1, 2}
     assert outcome.metrics["auc"] is not None

@@ -11,15 +11,13 @@ import pandas as pd
 import pytest
 import torch
 import xgboost as xgb
-from test_training_data import CLASSES, N_PARTICLES, write_prepared
 
+from conftest import load, prune, split_reader, train
 from rootml.errors import ConfigError
-from rootml.models import build_model
-from rootml.pruning.run import prune_model
-from rootml.training import load_trained, train_model
-from rootml.training.data import SplitReader
+from rootml.models.registry import build_model
 from rootml.training.device import CPU
 from rootml.training.view import InputView
+from test_training_data import CLASSES, N_PARTICLES, write_prepared
 
 CONFIG = {"seed": 5, "classes": CLASSES,
           "training": {"epochs": 2, "batch_size": 32, "lr": 0.01, "warmup_epochs": 0, "schedule": "constant"}}
@@ -40,15 +38,15 @@ def jedi(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An interaction network trained on the first 6 of the 12 particle slots."""
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("jedi")
-    train_model("jedi30", JEDI, CONFIG, data, out, device=CPU, progress=False)
+    train("jedi30", JEDI, CONFIG, data, out, device=CPU, progress=False)
     return out
 
 
 @pytest.mark.parametrize("max_jets", [10_000, 50], ids=["in_memory", "streamed"])
 def test_reader_slices_particles_and_columns(data: Path, max_jets: int) -> None:
     view = InputView(n_particles=5, features=("hl3", "hl1"))
-    full = SplitReader(data, "val", ["particles", "highlevel"], 10_000)
-    narrow = SplitReader(data, "val", ["particles", "highlevel"], max_jets, view=view)
+    full = split_reader(data, "val", ["particles", "highlevel"], 10_000)
+    narrow = split_reader(data, "val", ["particles", "highlevel"], max_jets, view=view)
     keys = ["features", "points", "vectors", "mask", "highlevel"]
     reference = next(full.batches(keys, full.n_rows))
     batch = next(narrow.batches(keys, narrow.n_rows)) if max_jets > narrow.n_rows else {
@@ -63,8 +61,8 @@ def test_reader_slices_particles_and_columns(data: Path, max_jets: int) -> None:
 def test_n_particles_model_equals_model_built_for_sliced_inputs(jedi: Path, data: Path) -> None:
     config = json.loads((jedi / "model_config.json").read_text())
     assert config["n_particles"] == 6 and config["features"] is None
-    trained = load_trained(jedi, device=CPU)
-    reader = SplitReader(data, "test", ["particles"], 10_000)
+    trained = load(jedi, device=CPU)
+    reader = split_reader(data, "test", ["particles"], 10_000)
     batch = next(reader.batches(trained.input_keys, reader.n_rows))
     sliced = {key: value[..., :6] for key, value in batch.items() if key in trained.input_keys}
     rebuilt = build_model("interaction_net", config["input_dims"], config["n_outputs"], seed=config["seed"],
@@ -83,14 +81,14 @@ def test_n_particles_model_equals_model_built_for_sliced_inputs(jedi: Path, data
 
 def test_features_subset_trains_on_only_those_columns(data: Path, tmp_path: Path) -> None:
     entry = {"family": "bdt", "features": ["hl2", "hl0"], "hparams": {"n_estimators": 10, "max_depth": 2}}
-    train_model("sub", entry, CONFIG, data, tmp_path, device=CPU, progress=False)
+    train("sub", entry, CONFIG, data, tmp_path, device=CPU, progress=False)
     config = json.loads((tmp_path / "model_config.json").read_text())
     assert config["feature_names"] == ["hl0", "hl2"] and config["input_dims"]["highlevel"] == 2
     assert config["highlevel_columns"] == [0, 2]
     booster = xgb.Booster(model_file=str(tmp_path / "model.json"))
     assert booster.num_features() == 2
-    trained = load_trained(tmp_path, device=CPU)
-    reader = SplitReader(data, "test", ["highlevel"], 10_000)
+    trained = load(tmp_path, device=CPU)
+    reader = split_reader(data, "test", ["highlevel"], 10_000)
     full = next(reader.batches(["highlevel"], reader.n_rows))["highlevel"]
     scrambled = full.copy()
     scrambled[:, [1, 3]] = np.random.default_rng(0).normal(size=(len(full), 2))  # columns the model must not read
@@ -109,16 +107,17 @@ def test_features_subset_trains_on_only_those_columns(data: Path, tmp_path: Path
 )
 def test_view_errors_name_the_key(data: Path, tmp_path: Path, entry: dict, key: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as error:
-        train_model("bad", entry, CONFIG, data, tmp_path, device=CPU, progress=False)
+        train("bad", entry, CONFIG, data, tmp_path, device=CPU, progress=False)
     assert error.value.key == key
 
 
 def test_pruning_honours_view_and_records_class_aucs(jedi: Path, data: Path, tmp_path: Path) -> None:
-    prune_model(jedi, data, tmp_path, FAST_PRUNING)
+    prune(jedi, data, tmp_path, FAST_PRUNING)
     table = pd.read_csv(tmp_path / "pruning.csv")
     assert [f"auc_{c}" for c in CLASSES] == [c for c in table.columns if c.startswith("auc_")]
     dense = json.loads((jedi / "metrics.json").read_text())
     for name in CLASSES:  # the unpruned row is the trained model on the same 6 particles
         assert table[f"auc_{name}"].iloc[0] == pytest.approx(dense[f"auc_{name}"], abs=1e-6)
     assert table[[f"auc_{c}" for c in CLASSES]].notna().all().all() and len(table) == 3
-    assert (tmp_path / "auc_per_class.png").stat().st_size > 0 and (tmp_path / "auc_per_class.pdf").is_file()
+    assert (tmp_path / "plots" / "auc_per_class.png").stat().st_size > 0
+    assert (tmp_path / "plots" / "auc_per_class.pdf").is_file()

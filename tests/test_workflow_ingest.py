@@ -1,4 +1,4 @@
-"""End to end: `snakemake` generates and ingests a tiny config; the parquet files hold what the config asked."""
+"""End to end: the shared tiny run (tests/configs/tiny.yaml) generated and ingested what its config asked."""
 
 from __future__ import annotations
 
@@ -8,53 +8,38 @@ import awkward as ak
 import numpy as np
 import pytest
 
-CLASSES = ["q", "W", "t"]
-JETS = 120
-TINY = {
-    "seed": 4,
-    "classes": CLASSES,
-    "generate": {"pt_min": 450.0, "pt_max": 650.0, "abs_eta_max": 1.5},
-    "samples": {
-        "q": {"label": "q", "generate": {"process": "quark", "chunks": 1, "jets_per_chunk": JETS}},
-        "W": {"label": "W", "generate": {"process": "wqq", "chunks": 1, "jets_per_chunk": JETS}},
-        "t": {"label": "t", "generate": {"process": "tbqq", "chunks": 2, "jets_per_chunk": JETS // 2}},
-    },
-}
-TARGETS = [f"data/ingested/{s}/{c}.parquet" for s, c in [("q", "0000"), ("W", "0000"), ("t", "0000"), ("t", "0001")]]
+from conftest import TINY
+
+CLASSES = TINY["classes"]
 
 
 @pytest.fixture(scope="module")
-def ingested(run_snakemake, tmp_path_factory) -> dict[str, ak.Array]:
-    """The tiny config run through generate and ingest; the parquet contents per sample."""
-    workdir = tmp_path_factory.mktemp("tiny")
-    result = run_snakemake(workdir, TINY, *TARGETS)
-    assert result.returncode == 0, result.stdout
-    out = {}
-    for sample in TINY["samples"]:
-        files = sorted((workdir / "data" / "ingested" / sample).glob("*.parquet"))
-        out[sample] = ak.concatenate([ak.from_parquet(f) for f in files])
-    out["workdir"] = workdir
-    return out
+def ingested(tiny_run: Path) -> dict[str, ak.Array]:
+    """The ingested jets of the tiny run, per sample."""
+    return {sample: ak.concatenate([ak.from_parquet(f) for f in
+                                    sorted((tiny_run / "data" / "ingested" / sample).glob("*.parquet"))])
+            for sample in TINY["samples"]}
 
 
-def test_every_class_has_its_jets_and_labels(ingested) -> None:
+def test_every_class_has_its_jets_and_labels(ingested: dict[str, ak.Array]) -> None:
     for index, sample in enumerate(CLASSES):
-        jets = ingested[sample]
-        assert len(jets) == JETS
-        assert np.all(ak.to_numpy(jets.label) == index)
-        np.testing.assert_array_equal(ak.to_numpy(jets.weight), 1.0)
+        generate = TINY["samples"][sample]["generate"]
+        assert len(ingested[sample]) == generate["chunks"] * generate["jets_per_chunk"]
+        assert np.all(ak.to_numpy(ingested[sample].label) == index)
+        np.testing.assert_array_equal(ak.to_numpy(ingested[sample].weight), 1.0)
     ids = np.concatenate([ak.to_numpy(ingested[s].event_id) for s in CLASSES])
     assert len(np.unique(ids)) == len(ids)
 
 
-def test_kinematic_cuts_of_the_config_hold(ingested) -> None:
+def test_kinematic_cuts_of_the_config_hold(ingested: dict[str, ak.Array]) -> None:
+    window = TINY["generate"]
     for sample in CLASSES:
         pt, eta = ak.to_numpy(ingested[sample].jet_pt), ak.to_numpy(ingested[sample].jet_eta)
-        assert np.all((pt > 450) & (pt < 650)) and np.all(np.abs(eta) < 1.5)
+        assert np.all((pt > window["pt_min"]) & (pt < window["pt_max"])) and np.all(np.abs(eta) < window["abs_eta_max"])
         np.testing.assert_array_equal(ak.to_numpy(ingested[sample].jet_nparticles), ak.num(ingested[sample].part_px))
 
 
-def test_truth_matching_shows_in_the_mass_peaks(ingested) -> None:
+def test_truth_matching_shows_in_the_mass_peaks(ingested: dict[str, ak.Array]) -> None:
     sdmass = {s: ak.to_numpy(ingested[s].jet_sdmass) for s in CLASSES}
     assert 70 < np.median(sdmass["W"]) < 90
     assert 150 < np.median(sdmass["t"]) < 190
@@ -64,6 +49,9 @@ def test_truth_matching_shows_in_the_mass_peaks(ingested) -> None:
     assert np.median(tau21["W"]) < np.median(tau21["q"]) - 0.1
 
 
-def test_pythia_output_went_to_the_rule_logs(ingested) -> None:
-    log = ingested["workdir"] / "logs" / "generate" / "W" / "0000.log"
-    assert "Pythia" in log.read_text() or "PYTHIA" in log.read_text()
+def test_pythia_and_the_ingest_report_went_to_the_rule_logs(tiny_run: Path) -> None:
+    assert (
+        "PYTHIA Event and Cross Section Statistics" in (tiny_run / "logs" / "generate" / "W" / "0000.log").read_text()
+    )
+    ingest_log = (tiny_run / "logs" / "ingest" / "W" / "0000.log").read_text()
+    assert "data/raw/W/0000.root -> data/ingested/W/0000.parquet" in ingest_log and '"jets": 200.0' in ingest_log

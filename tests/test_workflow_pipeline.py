@@ -1,4 +1,6 @@
-"""End to end: the tiny config through every stage with the real `snakemake`, its report, and a second run."""
+"""End to end: the tiny config through every stage with the real `snakemake` (the shared run of conftest.tiny_run), its
+report, its logs, and what a changed config reruns. tests/test_cluster_slurm.py runs the same config again on Slurm and
+checks both runs give the same files."""
 
 from __future__ import annotations
 
@@ -10,22 +12,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-import uproot
-import yaml
 
+from conftest import TINY
 from rootml.config import model_runs
-from rootml.evaluation.names import expected_figures
-
-TINY = yaml.safe_load((Path(__file__).parent / "configs" / "tiny.yaml").read_text())
-
-
-@pytest.fixture(scope="module")
-def tiny_run(run_snakemake, tmp_path_factory) -> Path:
-    """The working directory of a complete run of the tiny config."""
-    workdir = tmp_path_factory.mktemp("pipeline")
-    result = run_snakemake(workdir, TINY)
-    assert result.returncode == 0, result.stdout[-5000:]
-    return workdir
+from rootml.evaluation.captions import expected_figures
+from rootml.settings import validated
 
 
 def _planned_jobs(stdout: str) -> dict[str, int]:
@@ -35,7 +26,7 @@ def _planned_jobs(stdout: str) -> dict[str, int]:
 
 
 def test_every_stage_wrote_its_outputs(tiny_run: Path) -> None:
-    runs = model_runs(TINY)
+    runs = {name: run.as_dict() for name, run in model_runs(validated(TINY)).items()}
     for run in runs:
         model = tiny_run / "results" / "models" / run
         for name in ("model_config.json", "metrics.json", "history.json", "history.csv", "predictions_test.parquet"):
@@ -65,7 +56,8 @@ def test_html_report_holds_every_figure(tiny_run: Path, run_snakemake) -> None:
     result = run_snakemake(tiny_run, TINY, "--report", "results/report.html")
     assert result.returncode == 0, result.stdout[-5000:]
     html = (tiny_run / "results" / "report.html").read_text()
-    figures = expected_figures(model_runs(TINY), ["t"], ["q"], [0.3, 0.5], None, "jet_mass", classes=TINY["classes"])
+    runs = {name: run.as_dict() for name, run in model_runs(validated(TINY)).items()}
+    figures = expected_figures(runs, ["t"], ["q"], [0.3, 0.5], None, "jet_mass", classes=TINY["classes"])
     for stem in [*figures, "jet_images", "pruning", "jet_mass"]:
         assert f"{stem}.png" in html, stem
 
@@ -80,26 +72,31 @@ def test_changing_one_model_reruns_only_that_model(tiny_run: Path, run_snakemake
     assert "wildcards: model=pnet" in result.stdout and "model=mlp" not in result.stdout
 
 
-def test_same_config_twice_gives_identical_files_and_metrics(tiny_run: Path, run_snakemake, tmp_path: Path) -> None:
-    again = tmp_path / "again"
-    result = run_snakemake(again, TINY, "results/evaluation/metrics.csv")
+def test_changing_a_samples_selection_reruns_its_ingest_and_what_follows(tiny_run: Path, run_snakemake) -> None:
+    """Every rule declares the config it reads as params: a new selection of sample W reruns W's ingest (and the
+    stages after it), nothing of the other samples."""
+    changed = copy.deepcopy(TINY)
+    changed["samples"]["W"]["selection"] = "jet_pt > 550"
+    result = run_snakemake(tiny_run, changed, "--dry-run")
     assert result.returncode == 0, result.stdout[-5000:]
-    for path in sorted((tiny_run / "data").rglob("*")):
-        twin = again / path.relative_to(tiny_run)
-        if path.suffix in {".parquet", ".h5"}:
-            assert path.read_bytes() == twin.read_bytes(), path.relative_to(tiny_run)
-        elif path.suffix == ".root":  # ROOT headers carry the write time and a UUID, as ROOT's own files do
-            first, second = (uproot.open(p)["tree"].arrays(library="np") for p in (path, twin))
-            assert first.keys() == second.keys()
-            for name in first:
-                assert np.array_equal(np.concatenate(first[name]) if first[name].dtype == object else first[name],
-                                      np.concatenate(second[name]) if second[name].dtype == object else second[name])
-    for run in model_runs(TINY):
-        first = json.loads((tiny_run / "results" / "models" / run / "metrics.json").read_text())
-        second = json.loads((again / "results" / "models" / run / "metrics.json").read_text())
-        assert first == second, run
-    assert (tiny_run / "results" / "evaluation" / "metrics.csv").read_text() == \
-        (again / "results" / "evaluation" / "metrics.csv").read_text()
+    jobs = _planned_jobs(result.stdout)
+    assert jobs["ingest"] == 1 and "generate" not in jobs and jobs["preprocess"] == 1
+    assert "wildcards: sample=W, chunk=0000" in result.stdout and "sample=q" not in result.stdout
+
+
+def test_every_job_wrote_its_declared_log(tiny_run: Path, run_snakemake) -> None:
+    """One non-empty log per job of the run (the job set-up writes each), naming its rule."""
+    result = run_snakemake(tiny_run, TINY, "--dry-run", "--forceall")
+    jobs = _planned_jobs(result.stdout)
+    jobs.pop("all")
+    logs = sorted((tiny_run / "logs").rglob("*.log"))
+    per_rule: dict[str, int] = {}
+    for log in logs:
+        text = log.read_text()
+        rule = re.search(r"INFO rootml.job: rule (\w+)", text).group(1)
+        per_rule[rule] = per_rule.get(rule, 0) + 1
+        assert f"rule {rule} done in" in text, log
+    assert per_rule == jobs
 
 
 def test_normalization_was_fitted_on_the_training_split_only(tiny_run: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from rootml.preprocess.layout import REPRESENTATIONS
 from rootml.preprocess.split import SPLITS
-from rootml.preprocess.synthetic import write_synthetic_chunk
+from synthetic import write_synthetic_chunk
 
 CLASSES = ["q", "W", "t"]
 CHUNKS = {"q": 1, "W": 1, "t": 2}

@@ -1,18 +1,24 @@
 """Rule evaluate: metrics tables and evaluation figures of every model run."""
-import logging
 import sys
 from pathlib import Path
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821 (snakemake is injected)
-from rootml.evaluation.evaluate import evaluate_models  # noqa: E402
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")
+from rootml.evaluation.evaluate import EvaluationFiles, evaluate_models
+from rootml.evaluation.results import ResultFiles
+from rootml.evaluation.settings import EvaluateSettings
+from rootml.job import run_job
 
-sm = snakemake  # noqa: F821
-logging.basicConfig(filename=sm.log[0], level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-settings = sm.params.settings
-model_dirs = {Path(path).parent.name: Path(path).parent for path in sm.input if path.endswith("history.json")}
-evaluate_models(model_dirs, sm.config["classes"], settings["signal"], settings["background"],
-                Path(sm.output.metrics).parent, efficiencies=settings["efficiencies"],
-                reference=settings["reference_model"], weighted=settings["weighted"],
-                n_bootstrap=settings["n_bootstrap"], seed=sm.config["seed"],
-                sculpting_observable=settings["sculpting"]["observable"],
-                sculpting_range=settings["sculpting"]["range"])
+
+def main(sm) -> None:
+    """Evaluate the rule's model runs."""
+    models = {
+        name: ResultFiles(Path(config), Path(test), Path(train), Path(history))
+        for name, config, test, train, history in zip(
+            sm.params.models, sm.input.configs, sm.input.test, sm.input.train, sm.input.history
+        )
+    }
+    out = EvaluationFiles(Path(sm.output.metrics_csv), Path(sm.output.metrics_md), Path(sm.output.figures))
+    evaluate_models(models, sm.params.classes, EvaluateSettings(**sm.params.settings), sm.params.seed, out)
+
+
+run_job(snakemake, main)

@@ -5,11 +5,16 @@ from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821 (snakemake is injected)
-from rootml.plotting.pruning import plot_metric_vs_sparsity  # noqa: E402
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")
+from rootml.job import run_job
+from rootml.plotting.pruning import plot_metric_vs_sparsity
 
-sm = snakemake  # noqa: F821
-summaries = {Path(path).parent.name: json.loads(Path(path).read_text()) for path in sm.input}
-tables = {name: pd.read_csv(Path(path).with_name("pruning.csv")) for name, path in zip(summaries, sm.input)}
-metric = next(iter(summaries.values()))["metric"]
-plot_metric_vs_sparsity(tables, Path(sm.output.png).with_suffix(""), metric_label=metric.upper())
+
+def main(sm) -> None:
+    """Plot the pruning tables of the rule's models, labelled with their metric."""
+    summaries = [json.loads(Path(path).read_text()) for path in sm.input.summaries]
+    tables = {name: pd.read_csv(path) for name, path in zip(sm.params.models, sm.input.tables)}
+    plot_metric_vs_sparsity(tables, Path(sm.output.png).with_suffix(""), metric_label=summaries[0]["metric"].upper())
+
+
+run_job(snakemake, main)

@@ -1,11 +1,17 @@
 """Rule preprocess: one ingested chunk to its preprocessed HDF5 file (raw features and representations per split)."""
 import json
+import logging
 import sys
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821 (snakemake is injected)
-from rootml.generate.quiet import stdout_to_log  # noqa: E402
-from rootml.preprocess.chunk import preprocess_chunk  # noqa: E402
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")
+from rootml.job import run_job
+from rootml.preprocess.chunk import preprocess_chunk
 
-sm = snakemake  # noqa: F821
-with stdout_to_log(sm.log[0]) as note:
-    note(json.dumps(preprocess_chunk(sm.input[0], sm.output[0], config=sm.config)))
+
+def main(sm) -> None:
+    """Preprocess the rule's ingested chunk."""
+    counts = preprocess_chunk(sm.input.parquet, sm.output.h5, config=sm.params.config)
+    logging.getLogger("rootml.preprocess").info(json.dumps(counts))
+
+
+run_job(snakemake, main)

@@ -1,12 +1,21 @@
 """Rule prune: one trained torch model -> pruning table, pruned weights, checked ONNX file, latency table."""
-import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821 (snakemake is injected)
-from rootml.pruning import prune_model  # noqa: E402
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")
+from rootml.job import run_job
+from rootml.preprocess.layout import prepared_by_split
+from rootml.pruning.run import PruneFiles, prune_model
+from rootml.pruning.settings import PruningSettings
 
-sm = snakemake  # noqa: F821
-logging.basicConfig(filename=sm.log[0], level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-settings = {**sm.config["pruning"], "num_threads": sm.config["pruning"].get("num_threads") or sm.threads}
-prune_model(Path(sm.input.model).parent, Path(sm.input.data[0]).parents[1], Path(sm.output.table).parent, settings)
+
+def main(sm) -> None:
+    """Prune the rule's model with the pruning settings; the rule's threads unless they set num_threads."""
+    settings = PruningSettings.from_config(sm.params.settings)
+    settings = replace(settings, num_threads=settings.num_threads or sm.threads)
+    out = PruneFiles(*(Path(sm.output[name]) for name in ("table", "summary", "weights", "onnx", "latency", "plots")))
+    prune_model(sm.input.config, sm.input.weights, prepared_by_split(dict(sm.input.items())), out, settings)
+
+
+run_job(snakemake, main)

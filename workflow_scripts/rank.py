@@ -1,12 +1,21 @@
 """Rule rank: feature importances of one trained model."""
-import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821 (snakemake is injected)
-from rootml.ranking import rank_model  # noqa: E402
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")
+from rootml.job import run_job
+from rootml.preprocess.layout import prepared_by_split
+from rootml.ranking.run import RankFiles, rank_model
+from rootml.ranking.settings import RankingSettings
 
-sm = snakemake  # noqa: F821
-logging.basicConfig(filename=sm.log[0], level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-settings = {**sm.params.settings, "num_threads": sm.params.settings.get("num_threads") or sm.threads}
-rank_model(Path(sm.input[0]).parent, Path(sm.input[1]).parents[1], Path(sm.output.summary).parent, settings)
+
+def main(sm) -> None:
+    """Rank the rule's model with the ranking settings; the rule's threads unless they set num_threads."""
+    settings = RankingSettings.from_config(sm.params.settings)
+    settings = replace(settings, num_threads=settings.num_threads or sm.threads)
+    out = RankFiles(Path(sm.output.summary), Path(sm.output.comparison), Path(sm.output.plots))
+    rank_model(sm.input.config, sm.input.weights, prepared_by_split(dict(sm.input.items())), out, settings)
+
+
+run_job(snakemake, main)

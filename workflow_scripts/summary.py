@@ -2,10 +2,19 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821 (snakemake is injected)
-from rootml.report import write_summary  # noqa: E402
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")
+from rootml.job import run_job
+from rootml.report import write_summary
 
-sm = snakemake  # noqa: F821
-write_summary(Path(sm.output[0]), evaluation_dir=Path(sm.input.metrics).parent,
-              prune_dirs=[Path(p).parent for p in sm.input.pruning],
-              rank_dirs=[Path(p).parent for p in sm.input.ranking], figures_root=Path(sm.output[0]).parent)
+
+def main(sm) -> None:
+    """Write the summary of the rule's inputs."""
+    write_summary(Path(sm.output.summary), metrics_md=Path(sm.input.metrics_md),
+                  metrics_csv=Path(sm.input.metrics_csv),
+                  pruned={name: (Path(table), Path(latency))
+                          for name, table, latency in zip(sm.params.pruned, sm.input.pruning, sm.input.latency)},
+                  ranked={name: Path(table) for name, table in zip(sm.params.ranked, sm.input.ranking)},
+                  figures=[Path(path) for path in sm.input.figures], relative_to=Path("results"))
+
+
+run_job(snakemake, main)

@@ -1,18 +1,22 @@
-"""Rule train_{model}: one model run -> results/models/{model}/ (resumes from its checkpoint.pt when present)."""
-import logging
+"""Rule train: one model run -> its trained-model files (resumes from its checkpoint when present)."""
 import sys
-from pathlib import Path
+from dataclasses import replace
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821 (snakemake is injected)
-from rootml.config import model_runs  # noqa: E402
-from rootml.training import train_model  # noqa: E402
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")
+from rootml.config import ModelRun
+from rootml.job import run_job
+from rootml.preprocess.layout import prepared_by_split
+from rootml.training.files import ModelFiles
+from rootml.training.run import train_model
 
-sm = snakemake  # noqa: F821
-logging.basicConfig(filename=sm.log[0] if sm.log else None, level=logging.INFO,
-                    format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-training = dict(sm.config.get("training", {}))
-if training.get("num_threads") is None:
-    training["num_threads"] = sm.threads  # the rule's threads bound torch's CPU threads unless the config sets them
-name = sm.wildcards.model
-train_model(name, model_runs(sm.config)[name], {**sm.config, "training": training},
-            data_dir=Path(sm.input[0]).parents[1], out_dir=Path(sm.output[0]).parent, progress=False)
+
+def main(sm) -> None:
+    """Train the rule's model run on its prepared inputs."""
+    run = ModelRun.from_dict(sm.params.run)
+    if run.training.num_threads is None:  # the rule's threads bound torch's CPU threads unless the config sets them
+        run = replace(run, training=replace(run.training, num_threads=sm.threads))
+    train_model(run, sm.params.classes, prepared_by_split(dict(sm.input.items())), ModelFiles.of_outputs(sm.output),
+                progress=False)
+
+
+run_job(snakemake, main)

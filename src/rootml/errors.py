@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class RootmlError(Exception):
     """Base class of every error rootml raises on purpose."""
@@ -27,3 +30,9 @@ class ConfigError(RootmlError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(f"config key '{key}': {message}")
         self.key = key
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """A "did you mean" hint naming the choice closest to `name` (difflib, as uproot does), or an empty string."""
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
@@ -92,13 +92,13 @@ def package_versions(names: Iterable[str] = KEY_PACKAGES) -> dict[str, str | Non
 
 def _utc(moment: datetime) -> str:
     """ISO 8601 text of `moment` in UTC (a naive datetime is taken as local time)."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def collect_provenance(config: Mapping[str, Any], repo: str | os.PathLike[str], started: datetime,
                        finished: datetime | None = None) -> dict[str, Any]:
     """The provenance record of a run that started at `started` and ended at `finished` (default: now)."""
-    finished = finished or datetime.now(timezone.utc)
+    finished = finished or datetime.now(UTC)
     return {
         "git": git_state(repo),
         "config_hash": config_hash(config),
@@ -111,7 +111,7 @@ def collect_provenance(config: Mapping[str, Any], repo: str | os.PathLike[str], 
         "command": list(sys.argv),
         "started": _utc(started),
         "finished": _utc(finished),
-        "elapsed_s": round((finished.astimezone(timezone.utc) - started.astimezone(timezone.utc)).total_seconds(), 3),
+        "elapsed_s": round((finished.astimezone(UTC) - started.astimezone(UTC)).total_seconds(), 3),
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +24,13 @@ def _table(frame: pd.DataFrame) -> str:
     return frame.to_markdown(index=False, floatfmt=".4g")
 
 
-def pruning_section(prune_dirs: Sequence[Path]) -> list[str]:
-    """Metric versus sparsity and the latency table of every pruned model."""
+def pruning_section(pruned: Mapping[str, tuple[Path, Path]]) -> list[str]:
+    """Metric versus sparsity and the latency table of every pruned model (name -> (pruning.csv, latency.csv))."""
     lines = ["## Pruning and inference latency", ""]
-    for directory in prune_dirs:
-        steps = pd.read_csv(directory / "pruning.csv")
-        latency = pd.read_csv(directory / "latency.csv")
-        lines += [f"### {directory.name}", "", _table(steps), "",
+    for name, (table, timings) in pruned.items():
+        steps = pd.read_csv(table)
+        latency = pd.read_csv(timings)
+        lines += [f"### {name}", "", _table(steps), "",
                   _table(latency[[c for c in LATENCY_COLUMNS if c in latency.columns]]), ""]
     return lines
 
@@ -72,31 +72,31 @@ def seeds_section(metrics: pd.DataFrame) -> list[str]:
     return ["## Mean ± standard deviation over trainings with different seeds", "", _table(pd.DataFrame(rows)), ""]
 
 
-def ranking_section(rank_dirs: Sequence[Path]) -> list[str]:
-    """The top features of every ranked model, by mean rank over the methods, with each method's rank."""
+def ranking_section(ranked: Mapping[str, Path]) -> list[str]:
+    """The top features of every ranked model (name -> comparison.csv), by mean rank over the methods, with each
+    method's rank."""
     lines = ["## Feature ranking", ""]
-    for directory in rank_dirs:
-        table = pd.read_csv(directory / "comparison.csv", index_col=0)
+    for name, comparison in ranked.items():
+        table = pd.read_csv(comparison, index_col=0)
         ranks = [c for c in table.columns if c.startswith("rank_") or c == "mean_rank"]
         top = table[ranks].head(TOP_FEATURES).reset_index()
-        lines += [f"### {directory.name}", "", _table(top), ""]
+        lines += [f"### {name}", "", _table(top), ""]
     return lines
 
 
-def write_summary(out_path: Path, *, evaluation_dir: Path, prune_dirs: Sequence[Path], rank_dirs: Sequence[Path],
-                  figures_root: Path) -> None:
-    """Write the run's summary: evaluation metrics, pruning and latency, rankings, and every figure's path."""
-    figures = sorted(p.relative_to(figures_root) for p in figures_root.rglob("*.png"))
+def write_summary(out_path: Path, *, metrics_md: Path, metrics_csv: Path, pruned: Mapping[str, tuple[Path, Path]],
+                  ranked: Mapping[str, Path], figures: Sequence[Path], relative_to: Path) -> None:
+    """Write the run's summary: evaluation metrics, pruning and latency, rankings, and the path (relative to
+    `relative_to`) of every PNG figure among `figures` (files, or folders searched recursively)."""
+    pngs = {path for entry in figures for path in ([entry] if entry.is_file() else entry.rglob("*.png"))
+            if path.suffix == ".png"}
     # the metrics file's own headings go one level down, under the summary's title
-    metrics = [f"#{line}" if line.startswith("#") else line
-               for line in (evaluation_dir / "metrics.md").read_text().strip().splitlines()]
-    lines = ["# rootml run summary", "", *metrics, ""]
-    if (evaluation_dir / "metrics.csv").is_file():
-        lines += seeds_section(pd.read_csv(evaluation_dir / "metrics.csv"))
-    lines += pruning_section(prune_dirs) if prune_dirs else []
-    lines += ranking_section(rank_dirs) if rank_dirs else []
+    metrics = [f"#{line}" if line.startswith("#") else line for line in metrics_md.read_text().strip().splitlines()]
+    lines = ["# rootml run summary", "", *metrics, "", *seeds_section(pd.read_csv(metrics_csv))]
+    lines += pruning_section(pruned) if pruned else []
+    lines += ranking_section(ranked) if ranked else []
     lines += ["## Figures", "", "Every figure is written as PDF and PNG; `snakemake --report results/report.html` "
               "collects them with their captions.", ""]
-    lines += [f"- `{figure.with_suffix('')}`" for figure in figures]
+    lines += [f"- `{figure.relative_to(relative_to).with_suffix('')}`" for figure in sorted(pngs)]
     with atomic_output(out_path) as tmp:
         Path(tmp).write_text("\n".join(lines) + "\n")

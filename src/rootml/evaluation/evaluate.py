@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,21 +11,31 @@ import numpy as np
 import pandas as pd
 
 from rootml.errors import ConfigError, InputError
+from rootml.evaluation.captions import expected_figures
 from rootml.evaluation.metrics import (
-    N_BOOTSTRAP, anomaly_metrics, anomaly_scores, classification_metrics, jet_weights, one_vs_rest, regression_metrics,
-    roc, sculpting_jsd, selection_threshold, signal_vs_background, validate_groups,
+    anomaly_metrics,
+    anomaly_scores,
+    classification_metrics,
+    one_vs_rest,
+    regression_metrics,
+    signal_vs_background,
+    validate_groups,
 )
-from rootml.evaluation.names import DEFAULT_EFFICIENCIES, expected_figures, percent
-from rootml.evaluation.results import ModelResults, load_model_results
+from rootml.evaluation.results import ModelResults, ResultFiles, load_model_results
+from rootml.evaluation.settings import EvaluateSettings
 from rootml.evaluation.tables import metrics_table, write_tables
+from rootml.metrics.binary import roc
+from rootml.metrics.names import percent
+from rootml.metrics.sculpting import sculpting_jsd, selection_threshold
+from rootml.metrics.weights import jet_weights
 from rootml.plotting.anomaly import plot_anomaly
 from rootml.plotting.confusion import plot_confusion
 from rootml.plotting.curves import plot_training_curves
 from rootml.plotting.inputs import FEATURE_LABELS
 from rootml.plotting.regression import plot_regression
 from rootml.plotting.roc import plot_class_rocs, plot_rejection
-from rootml.plotting.sculpting import plot_sculpting
 from rootml.plotting.scores import Sample, plot_score_distributions
+from rootml.plotting.sculpting import plot_sculpting
 from rootml.seeds import derive_seed
 
 FIGURES_DIR = "figures"
@@ -51,8 +62,6 @@ def check_options(results: Mapping[str, ModelResults], classes: Sequence[str], s
                   sculpting_observable: str) -> None:
     """Check the evaluate.* options against the classes and the loaded models."""
     validate_groups(classes, signal, background)
-    if not efficiencies or not all(0 < e < 1 for e in efficiencies):
-        raise ConfigError("evaluate.efficiencies", f"need signal efficiencies in (0, 1), got {list(efficiencies)}")
     classifiers = [name for name, r in results.items() if r.task == "classification"]
     if reference is not None and reference not in classifiers:
         raise ConfigError("evaluate.reference_model", f"'{reference}' is not a classifier among {classifiers}")
@@ -76,7 +85,7 @@ def sculpting_figures(
         if not np.array_equal(results[name].test["event_id"].to_numpy(), frame["event_id"].to_numpy()):
             raise InputError(f"test predictions of '{name}' and '{first}' hold different jets; the sculpting figure "
                              "compares cuts on the same jets",
-                             file=str(results[name].directory / "predictions_test.parquet"))
+                             file=str(results[name].files.predictions_test))
     background_rows = scores[first].rows[~scores[first].is_signal]
     values = frame[f"obs_{observable}"].to_numpy(np.float64)[background_rows]
     weight = scores[first].background_weight
@@ -142,33 +151,47 @@ def model_metrics(result: ModelResults, classes: Sequence[str], signal: Sequence
     return row
 
 
-def evaluate_models(
-    model_dirs: Mapping[str, str | Path], classes: Sequence[str], signal: Sequence[str], background: Sequence[str],
-    out_dir: str | Path, *, efficiencies: Sequence[float] = DEFAULT_EFFICIENCIES, reference: str | None = None,
-    weighted: bool = False, n_bootstrap: int = N_BOOTSTRAP, seed: int = 0, sculpting_observable: str = "jet_mass",
-    sculpting_range: Sequence[float] | None = None,
-) -> dict[str, Any]:
-    """Write out_dir/metrics.csv, out_dir/metrics.md and out_dir/figures/*.{pdf,png} for the models (name -> dir).
+@dataclass(frozen=True)
+class EvaluationFiles:
+    """What the evaluate rule writes (results/evaluation/, docs/contracts.md)."""
+
+    metrics_csv: Path
+    metrics_md: Path
+    figures: Path
+
+    @classmethod
+    def in_directory(cls, directory: str | Path) -> EvaluationFiles:
+        """The files in `directory` (results/evaluation)."""
+        directory = Path(directory)
+        return cls(directory / "metrics.csv", directory / "metrics.md", directory / FIGURES_DIR)
+
+
+def evaluate_models(models: Mapping[str, ResultFiles], classes: Sequence[str], settings: EvaluateSettings, seed: int,
+                    out: EvaluationFiles) -> dict[str, Any]:
+    """Write the metrics tables and every evaluation figure (out.figures/*.{pdf,png}) of the models (name -> files).
 
     Returns {"metrics": DataFrame (one row per model), "tables": [csv, md paths], "figures": {stem: caption}} where
     each stem (a path without suffix) has a .pdf and a .png.
     """
-    if not model_dirs:
+    if not models:
         raise ValueError("no models to evaluate")
     classes = list(classes)
-    results = {name: load_model_results(name, path, classes) for name, path in model_dirs.items()}
-    check_options(results, classes, signal, background, efficiencies, reference, sculpting_observable)
-    figures_dir = Path(out_dir) / FIGURES_DIR
-    rows = {name: model_metrics(result, classes, signal, background, efficiencies, weighted, n_bootstrap,
+    signal, background, efficiencies = settings.signal, settings.background, settings.efficiencies
+    weighted, reference = settings.weighted, settings.reference_model
+    observable, value_range = settings.sculpting["observable"], settings.sculpting["range"]
+    results = {name: load_model_results(name, files, classes) for name, files in models.items()}
+    check_options(results, classes, signal, background, efficiencies, reference, observable)
+    figures_dir = out.figures
+    rows = {name: model_metrics(result, classes, signal, background, efficiencies, weighted, settings.n_bootstrap,
                                 derive_seed(seed, "evaluate", name)) for name, result in results.items()}
     curves = {name: roc(signal_vs_background(r.test, classes, signal, background, weighted=weighted))
               for name, r in results.items() if r.task == "classification"}
     if curves:
-        groups = {name: results[name].config.get("model", name) for name in curves}  # seed copies -> their entry
+        groups = {name: results[name].config["model"] for name in curves}  # seed copies -> their entry
         plot_rejection(curves, figures_dir / "roc", reference=reference, signal_label=", ".join(signal),
                        background_label=", ".join(background), groups=groups)
-        sculpting_figures(results, rows, classes, signal, background, efficiencies, weighted, sculpting_observable,
-                          sculpting_range, figures_dir)
+        sculpting_figures(results, rows, classes, signal, background, efficiencies, weighted, observable,
+                          value_range, figures_dir)
         if len(classes) > 2:
             plot_class_rocs({name: {model: roc(one_vs_rest(results[model].test, classes, name, weighted=weighted))
                                     for model in curves} for name in classes}, figures_dir / "roc_per_class",
@@ -181,8 +204,8 @@ def evaluate_models(
         plot_regression(tables, figures_dir / f"regression_{target}", target_label=FEATURE_LABELS.get(target, target),
                         weighted=weighted)
     table = metrics_table(rows)
-    table_paths = write_tables(table, out_dir, classes, signal, background, efficiencies)
+    write_tables(table, out.metrics_csv, out.metrics_md, classes, signal, background, efficiencies)
     captions = expected_figures({name: r.config for name, r in results.items()}, signal, background, efficiencies,
-                                reference, sculpting_observable, classes)
-    return {"metrics": table, "tables": table_paths,
+                                reference, observable, classes)
+    return {"metrics": table, "tables": [out.metrics_csv, out.metrics_md],
             "figures": {figures_dir / stem: caption for stem, caption in captions.items()}}

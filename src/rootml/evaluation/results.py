@@ -1,5 +1,5 @@
-"""Reading what evaluation needs from a trained-model directory: model_config.json, the prediction tables and the
-training history, checked against the data contract."""
+"""Reading what evaluation needs of a trained model: model_config.json, the prediction tables and the training
+history, checked against the data contract (docs/contracts.md)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,24 @@ import numpy as np
 import pandas as pd
 
 from rootml.errors import InputError
+from rootml.training.files import ModelFiles
 
 BOOKKEEPING: tuple[str, ...] = ("event_id", "label", "weight")
+
+
+@dataclass(frozen=True)
+class ResultFiles:
+    """The files of a trained model that evaluation reads."""
+
+    config: Path
+    predictions_test: Path
+    predictions_train: Path
+    history: Path
+
+    @classmethod
+    def of(cls, files: ModelFiles) -> ResultFiles:
+        """The evaluated part of a trained model's files."""
+        return cls(files.config, files.predictions_test, files.predictions_train, files.history)
 
 
 @dataclass(frozen=True)
@@ -22,7 +38,7 @@ class ModelResults:
     """One trained model's config, test and train predictions and per-epoch history."""
 
     name: str
-    directory: Path
+    files: ResultFiles
     config: dict[str, Any]
     test: pd.DataFrame
     train: pd.DataFrame
@@ -31,7 +47,7 @@ class ModelResults:
     @property
     def task(self) -> str:
         """classification, regression or anomaly."""
-        return self.config.get("task", "classification")
+        return self.config["task"]
 
     @property
     def family(self) -> str:
@@ -67,24 +83,20 @@ def read_predictions(path: Path, columns: Sequence[str], n_classes: int) -> pd.D
     return frame
 
 
-def load_model_results(name: str, directory: str | Path, classes: Sequence[str]) -> ModelResults:
-    """Read results/models/{name}/ (config, predictions_test/train.parquet, history.json) for the run's classes."""
-    directory = Path(directory)
-    config_path = directory / "model_config.json"
-    if not config_path.is_file():
-        raise InputError("model_config.json not found", file=str(config_path))
-    config = json.loads(config_path.read_text())
+def load_model_results(name: str, files: ResultFiles, classes: Sequence[str]) -> ModelResults:
+    """Read a trained model's config, test and train predictions and history for the run's classes."""
+    if not files.config.is_file():
+        raise InputError("model_config.json not found", file=str(files.config))
+    config = json.loads(files.config.read_text())
     if list(config.get("classes", [])) != list(classes):
         raise InputError(f"model classes {config.get('classes')} differ from the run's classes {list(classes)}",
-                         file=str(config_path))
-    task = config.get("task", "classification")
-    columns = task_columns(config, task)
-    test = read_predictions(directory / "predictions_test.parquet", columns, len(classes))
-    train = read_predictions(directory / "predictions_train.parquet", columns, len(classes))
-    history_path = directory / "history.json"
-    if not history_path.is_file():
-        raise InputError("training history not found", file=str(history_path))
-    history = pd.DataFrame(json.loads(history_path.read_text()))
+                         file=str(files.config))
+    columns = task_columns(config, config["task"])
+    test = read_predictions(files.predictions_test, columns, len(classes))
+    train = read_predictions(files.predictions_train, columns, len(classes))
+    if not files.history.is_file():
+        raise InputError("training history not found", file=str(files.history))
+    history = pd.DataFrame(json.loads(files.history.read_text()))
     if "epoch" not in history.columns or history.empty:
-        raise InputError("history has no epochs", file=str(history_path))
-    return ModelResults(name, directory, config, test, train, history)
+        raise InputError("history has no epochs", file=str(files.history))
+    return ModelResults(name, files, config, test, train, history)

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from rootml.atomic import atomic_output
-from rootml.evaluation.names import percent
+from rootml.metrics.names import percent
 
 FIRST_COLUMNS: tuple[str, ...] = ("model", "family", "task")
 
@@ -83,12 +83,10 @@ def markdown_tables(table: pd.DataFrame, classes: Sequence[str], signal: Sequenc
     return "\n\n".join(parts) + "\n"
 
 
-def write_tables(table: pd.DataFrame, out_dir: str | Path, classes: Sequence[str], signal: Sequence[str],
-                 background: Sequence[str], efficiencies: Sequence[float]) -> list[Path]:
-    """Write metrics.csv and metrics.md into `out_dir`, atomically; return their paths."""
-    out_dir = Path(out_dir)
-    with atomic_output(out_dir / "metrics.csv") as tmp:
+def write_tables(table: pd.DataFrame, csv_path: str | Path, md_path: str | Path, classes: Sequence[str],
+                 signal: Sequence[str], background: Sequence[str], efficiencies: Sequence[float]) -> None:
+    """Write the metrics table as CSV and as markdown tables, atomically."""
+    with atomic_output(csv_path) as tmp:
         table.to_csv(tmp, index=False)
-    with atomic_output(out_dir / "metrics.md") as tmp:
+    with atomic_output(md_path) as tmp:
         tmp.write_text(markdown_tables(table, classes, signal, background, efficiencies))
-    return [out_dir / "metrics.csv", out_dir / "metrics.md"]

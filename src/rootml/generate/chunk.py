@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from rootml.generate.clustering import cluster_jets, in_window
 from rootml.generate.events import next_events, start_pythia, visible_final_state
 from rootml.generate.matching import hard_objects, match_jets, quarks_of
 from rootml.generate.processes import ProcessSpec, process_spec, pythia_settings
-from rootml.generate.quiet import stdout_to_log
+from rootml.generate.settings import GenerateSettings
 from rootml.generate.writer import jet_branches, write_jets
 
 # nextBatch is as fast as next() for tens of events and slows down for hundreds (its awkward
@@ -27,6 +28,7 @@ from rootml.generate.writer import jet_branches, write_jets
 MAX_BATCH_EVENTS = 50
 MIN_BATCH_EVENTS = 5
 MAX_EVENTS_WITHOUT_JETS = 2000
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,19 +53,16 @@ class _Batch:
     quarks: ak.Array
 
 
-def _check_generation(*, process: str, n_jets: int, seed: int, sqrt_s: float, jet_radius: float, pt_min: float,
-                      pt_max: float, abs_eta_max: float) -> ProcessSpec:
+def _check_generation(process: str, n_jets: int, seed: int, settings: GenerateSettings) -> ProcessSpec:
     """The process's spec; ConfigError naming the first generator argument that cannot work."""
     spec = process_spec(process)
     if isinstance(n_jets, bool) or not isinstance(n_jets, int) or n_jets < 1:
         raise ConfigError("n_jets", f"must be an integer >= 1, got {n_jets!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError("seed", f"must be a non-negative integer, got {seed!r}")
-    for key, value in (("sqrt_s", sqrt_s), ("jet_radius", jet_radius), ("abs_eta_max", abs_eta_max)):
-        if not value > 0:
-            raise ConfigError(key, f"must be positive, got {value!r}")
-    if not 0 <= pt_min < pt_max:
-        raise ConfigError("pt_min", f"need 0 <= pt_min < pt_max, got pt_min={pt_min!r}, pt_max={pt_max!r}")
+    if not settings.pt_min < settings.pt_max:
+        raise ConfigError("generate.pt_min", f"need pt_min < pt_max, got pt_min={settings.pt_min!r}, "
+                                             f"pt_max={settings.pt_max!r}")
     return spec
 
 
@@ -110,15 +109,17 @@ def _sorted_by_pt(constituents: ak.Array) -> ak.Array:
                                    stable=True)]
 
 
-def _generate(note: Callable[[str], None], spec: ProcessSpec, *, n_jets: int, seed: int, sqrt_s: float, jet_radius: float,
-              pt_min: float, pt_max: float, abs_eta_max: float, progress: bool,
+def _generate(spec: ProcessSpec, *, n_jets: int, seed: int, settings: GenerateSettings, progress: bool,
               max_events_without_jets: int) -> GeneratedJets:
-    """The event loop, with the C-level stdout already going to the log that `note` writes to."""
+    """The event loop (Pythia's and FastJet's own printing goes wherever the process's stdout points)."""
     start = time.perf_counter()
-    settings = pythia_settings(spec, sqrt_s=sqrt_s, pt_min=pt_min, pt_max=pt_max, seed=seed)
-    note(f"rootml generate: {n_jets} jets of process '{spec.name}', anti-kT R = {jet_radius}, "
-         f"{pt_min} < pT < {pt_max} GeV, |eta| < {abs_eta_max}; Pythia settings: {settings}")
-    pythia = start_pythia(settings)
+    window = {"jet_radius": settings.jet_radius, "pt_min": settings.pt_min, "pt_max": settings.pt_max,
+              "abs_eta_max": settings.abs_eta_max}
+    pythia_config = pythia_settings(spec, sqrt_s=settings.sqrt_s, pt_min=settings.pt_min, pt_max=settings.pt_max,
+                                    seed=seed)
+    log.info("%d jets of process '%s', anti-kT R = %s, %s < pT < %s GeV, |eta| < %s; Pythia settings: %s", n_jets,
+             spec.name, settings.jet_radius, settings.pt_min, settings.pt_max, settings.abs_eta_max, pythia_config)
+    pythia = start_pythia(pythia_config)
     init_seconds = time.perf_counter() - start
     batches: list[_Batch] = []
     events = jets = 0
@@ -127,20 +128,17 @@ def _generate(note: Callable[[str], None], spec: ProcessSpec, *, n_jets: int, se
             if jets == 0 and events >= max_events_without_jets:
                 raise ConfigError(
                     "generate",
-                    f"process '{spec.name}' gave no jet with {pt_min} < pT < {pt_max} GeV and |eta| < {abs_eta_max} "
-                    f"that passes its truth matching in {events} events at sqrt_s = {sqrt_s} GeV",
+                    f"process '{spec.name}' gave no jet with {settings.pt_min} < pT < {settings.pt_max} GeV and "
+                    f"|eta| < {settings.abs_eta_max} that passes its truth matching in {events} events at "
+                    f"sqrt_s = {settings.sqrt_s} GeV",
                 )
-            generated, batch = _matched_batch(
-                pythia, _batch_size(n_jets - jets, jets, events), spec,
-                jet_radius=jet_radius, pt_min=pt_min, pt_max=pt_max, abs_eta_max=abs_eta_max,
-            )
+            generated, batch = _matched_batch(pythia, _batch_size(n_jets - jets, jets, events), spec, **window)
             events += generated
             jets += len(batch.p4)
             batches.append(batch)
             bar.update(min(len(batch.p4), n_jets - bar.n))
     pythia.stat()
-    note(f"rootml generate: {jets} matched jets in {events} events ({jets / events:.3f} per event); "
-         f"kept {n_jets}")
+    log.info("%d matched jets in %d events (%.3f per event); kept %d", jets, events, jets / events, n_jets)
     keep = slice(0, n_jets)
     return GeneratedJets(
         p4=np.concatenate([b.p4 for b in batches])[keep],
@@ -152,31 +150,26 @@ def _generate(note: Callable[[str], None], spec: ProcessSpec, *, n_jets: int, se
     )
 
 
-def generate_jets(*, process: str, n_jets: int, seed: int, sqrt_s: float = 13000.0, jet_radius: float = 0.8,
-                  pt_min: float = 500.0, pt_max: float = 700.0, abs_eta_max: float = 2.0,
-                  log_path: str | Path | None = None, progress: bool = True,
+def generate_jets(*, process: str, n_jets: int, seed: int, settings: GenerateSettings, progress: bool = True,
                   max_events_without_jets: int = MAX_EVENTS_WITHOUT_JETS) -> GeneratedJets:
-    """Generate `n_jets` truth-matched jets of `process` in the pT/eta window (Pythia's output goes to the log)."""
-    spec = _check_generation(process=process, n_jets=n_jets, seed=seed, sqrt_s=sqrt_s, jet_radius=jet_radius,
-                             pt_min=pt_min, pt_max=pt_max, abs_eta_max=abs_eta_max)
-    with stdout_to_log(log_path) as note:
-        return _generate(note, spec, n_jets=n_jets, seed=seed, sqrt_s=sqrt_s, jet_radius=jet_radius,
-                         pt_min=pt_min, pt_max=pt_max, abs_eta_max=abs_eta_max, progress=progress,
-                         max_events_without_jets=max_events_without_jets)
+    """Generate `n_jets` truth-matched jets of `process` in the pT/eta window of `settings`."""
+    spec = _check_generation(process, n_jets, seed, settings)
+    return _generate(spec, n_jets=n_jets, seed=seed, settings=settings, progress=progress,
+                     max_events_without_jets=max_events_without_jets)
 
 
 def generate_chunk(out_path: str | Path, *, process: str, n_jets: int, seed: int, label: str,
-                   classes: Sequence[str], sqrt_s: float = 13000.0, jet_radius: float = 0.8, pt_min: float = 500.0,
-                   pt_max: float = 700.0, abs_eta_max: float = 2.0, log_path: str | Path | None = None,
-                   progress: bool = True, max_events_without_jets: int = MAX_EVENTS_WITHOUT_JETS) -> dict[str, float]:
+                   classes: Sequence[str], settings: GenerateSettings, progress: bool = True,
+                   max_events_without_jets: int = MAX_EVENTS_WITHOUT_JETS) -> dict[str, float]:
     """Generate `n_jets` jets of `process` and write them JetClass-style to `out_path`; return run statistics."""
     start = time.perf_counter()
     _check_labels(label, classes)
-    jets = generate_jets(process=process, n_jets=n_jets, seed=seed, sqrt_s=sqrt_s, jet_radius=jet_radius,
-                         pt_min=pt_min, pt_max=pt_max, abs_eta_max=abs_eta_max, log_path=log_path,
-                         progress=progress, max_events_without_jets=max_events_without_jets)
+    jets = generate_jets(process=process, n_jets=n_jets, seed=seed, settings=settings, progress=progress,
+                         max_events_without_jets=max_events_without_jets)
     write_jets(out_path, jet_branches(jets.p4, jets.constituents, label=label, classes=classes,
-                                      jet_radius=jet_radius))
+                                      jet_radius=settings.jet_radius))
     seconds = time.perf_counter() - start
-    return {"events": float(jets.events), "jets": float(n_jets), "seconds": seconds,
-            "init_seconds": jets.init_seconds, "efficiency": n_jets / jets.events}
+    stats = {"events": float(jets.events), "jets": float(n_jets), "seconds": seconds,
+             "init_seconds": jets.init_seconds, "efficiency": n_jets / jets.events}
+    log.info("wrote %s: %s", out_path, stats)
+    return stats

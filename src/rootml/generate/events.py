@@ -55,7 +55,11 @@ def next_events(pythia: pythia8mc.Pythia, n_events: int) -> EventRecord:
     """
     prt = pythia.nextBatch(n_events, "skip").prt
     counts = np.asarray(ak.num(prt), dtype=np.int64)
-    flat = (lambda column: ak.to_numpy(ak.flatten(column)))
+
+    def flat(column: ak.Array) -> np.ndarray:
+        """One entry per particle of the batch."""
+        return ak.to_numpy(ak.flatten(column))
+
     return EventRecord(
         counts=counts,
         pid=flat(prt.id),

@@ -10,9 +10,10 @@ import numpy as np
 import uproot
 
 from rootml.atomic import atomic_output
-from rootml.columns import PARTICLE_COLUMNS, charge_from_pid, particle_flags
+from rootml.columns import PARTICLE_COLUMNS
 from rootml.features.substructure import substructure_columns
 from rootml.generate.momenta import momenta, stack
+from rootml.particle_types import charge_from_pid, particle_flags
 
 TREE = "tree"
 PARTICLES = "part"  # record name: its fields become branches part_<field>, counted by `npart`

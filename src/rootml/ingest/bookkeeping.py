@@ -60,7 +60,9 @@ def event_ids(spec: SampleSpec, columns: Mapping[str, Any], entry: np.ndarray, n
         return stable_event_ids(namespace, entry)
     values = per_row(spec.event_id, columns, len(entry))
     if values.dtype.kind not in "iub":
-        raise ConfigError(spec.event_id.key, f"expression {spec.event_id.text!r} must give integers, got {values.dtype}")
+        raise ConfigError(
+            spec.event_id.key, f"expression {spec.event_id.text!r} must give integers, got {values.dtype}"
+        )
     return stable_event_ids(namespace, values)
 
 

@@ -10,15 +10,16 @@ import awkward as ak
 import numpy as np
 import vector
 
-from rootml.columns import (
-    JET_COLUMNS, JET_SUBSTRUCTURE_COLUMNS, PARTICLE_COLUMNS, PARTICLE_FLAG_COLUMNS, charge_from_pid, particle_flags,
-)
+from rootml.columns import JET_COLUMNS, JET_SUBSTRUCTURE_COLUMNS, PARTICLE_COLUMNS, PARTICLE_FLAG_COLUMNS
 from rootml.errors import ConfigError, InputError
+from rootml.particle_types import charge_from_pid, particle_flags
 
 KINEMATICS: tuple[str, ...] = ("px", "py", "pz", "energy", "pt", "eta", "phi", "mass")
 JET_INPUTS: tuple[str, ...] = tuple(f"jet_{k}" for k in KINEMATICS)
 PARTICLE_INPUTS: tuple[str, ...] = tuple(f"part_{k}" for k in KINEMATICS)
-CONSUMED_INPUTS: frozenset[str] = frozenset({"jet_px", "jet_py", "jet_pz", "part_pt", "part_eta", "part_phi", "part_mass"})
+CONSUMED_INPUTS: frozenset[str] = frozenset(
+    {"jet_px", "jet_py", "jet_pz", "part_pt", "part_eta", "part_phi", "part_mass"}
+)
 CANONICAL_NAMES: frozenset[str] = frozenset(
     {*JET_COLUMNS, *JET_SUBSTRUCTURE_COLUMNS, *PARTICLE_COLUMNS, *JET_INPUTS, *PARTICLE_INPUTS}
 )
@@ -52,7 +53,9 @@ def canonical_columns(columns: Mapping[str, Array], *, file: str, key: str) -> d
     else:
         n = len(out["jet_pt"])
         out["jet_nparticles"] = np.asarray(columns.get("jet_nparticles", np.zeros(n)), dtype=np.int32)
-    out.update({name: np.asarray(columns[name], dtype=np.float32) for name in JET_SUBSTRUCTURE_COLUMNS if name in columns})
+    out.update(
+        {name: np.asarray(columns[name], dtype=np.float32) for name in JET_SUBSTRUCTURE_COLUMNS if name in columns}
+    )
     if particles is not None:
         out.update(particles.canonical(columns, jets))
     _check_derived(out, columns, file)
@@ -67,7 +70,9 @@ def _given_or(columns: Mapping[str, Array], name: str, derive: Any) -> np.ndarra
 def _jet_vector(columns: Mapping[str, Array], particles: _Particles | None, key: str) -> Any:
     """The jets' four-vectors from px/py/pz/E, pt/eta/phi with mass or energy, or the constituent sum."""
     if all(f"jet_{k}" in columns for k in ("px", "py", "pz", "energy")):
-        return vector.array({k: np.asarray(columns[f"jet_{c}"]) for k, c in (("px", "px"), ("py", "py"), ("pz", "pz"), ("E", "energy"))})
+        return vector.array(
+            {k: np.asarray(columns[f"jet_{c}"]) for k, c in (("px", "px"), ("py", "py"), ("pz", "pz"), ("E", "energy"))}
+        )
     if all(f"jet_{k}" in columns for k in ("pt", "eta", "phi")) and ("jet_mass" in columns or "jet_energy" in columns):
         fourth = ("mass", "jet_mass") if "jet_mass" in columns else ("E", "jet_energy")
         return vector.array({
@@ -97,10 +102,18 @@ class _Particles:
         """Flat four-vectors from px/py/pz/E or pt/eta/phi with energy, mass or neither (massless)."""
         flat = self.flat
         if all(f"part_{k}" in flat for k in ("px", "py", "pz", "energy")):
-            return vector.array({"px": flat["part_px"], "py": flat["part_py"], "pz": flat["part_pz"], "E": flat["part_energy"]})
+            return vector.array(
+                {"px": flat["part_px"], "py": flat["part_py"], "pz": flat["part_pz"], "E": flat["part_energy"]}
+            )
         if all(f"part_{k}" in flat for k in ("pt", "eta", "phi")):
-            fourth = ("E", flat["part_energy"]) if "part_energy" in flat else ("mass", flat.get("part_mass", np.zeros_like(flat["part_pt"])))
-            return vector.array({"pt": flat["part_pt"], "eta": flat["part_eta"], "phi": flat["part_phi"], fourth[0]: fourth[1]})
+            fourth = (
+                ("E", flat["part_energy"])
+                if "part_energy" in flat
+                else ("mass", flat.get("part_mass", np.zeros_like(flat["part_pt"])))
+            )
+            return vector.array(
+                {"pt": flat["part_pt"], "eta": flat["part_eta"], "phi": flat["part_phi"], fourth[0]: fourth[1]}
+            )
         raise InputError(
             f"constituents need part_px/part_py/part_pz/part_energy or part_pt/part_eta/part_phi, got {sorted(flat)}",
             file=self.file,
@@ -124,11 +137,21 @@ class _Particles:
         """The canonical particle columns: given ones cast, the rest derived."""
         out: dict[str, ak.Array] = {}
         for name, attr in (("part_px", "px"), ("part_py", "py"), ("part_pz", "pz"), ("part_energy", "E")):
-            out[name] = _cast(columns[name], np.float32) if name in columns else self.jagged(getattr(self.vectors, attr))
+            out[name] = (
+                _cast(columns[name], np.float32) if name in columns else self.jagged(getattr(self.vectors, attr))
+            )
         if "part_deta" not in columns or "part_dphi" not in columns:
             axis = jets[np.repeat(np.arange(len(self.counts)), self.counts)]
-        out["part_deta"] = _cast(columns["part_deta"], np.float32) if "part_deta" in columns else self.jagged(self.vectors.deltaeta(axis))
-        out["part_dphi"] = _cast(columns["part_dphi"], np.float32) if "part_dphi" in columns else self.jagged(self.vectors.deltaphi(axis))
+        out["part_deta"] = (
+            _cast(columns["part_deta"], np.float32)
+            if "part_deta" in columns
+            else self.jagged(self.vectors.deltaeta(axis))
+        )
+        out["part_dphi"] = (
+            _cast(columns["part_dphi"], np.float32)
+            if "part_dphi" in columns
+            else self.jagged(self.vectors.deltaphi(axis))
+        )
         n = int(self.counts.sum())
         pid = self.flat.get("part_pid")
         if "part_charge" in columns:
@@ -137,11 +160,15 @@ class _Particles:
         else:
             charge = charge_from_pid(pid) if pid is not None else np.zeros(n, dtype=np.float32)
             out["part_charge"] = self.jagged(charge)
-        out["part_pid"] = _cast(columns["part_pid"], np.int32) if pid is not None else self.jagged(np.zeros(n), np.int32)
+        out["part_pid"] = (
+            _cast(columns["part_pid"], np.int32) if pid is not None else self.jagged(np.zeros(n), np.int32)
+        )
         missing_flags = [name for name in PARTICLE_FLAG_COLUMNS if name not in columns]
         flags = particle_flags(pid, charge) if pid is not None and missing_flags else {}
         for name in PARTICLE_FLAG_COLUMNS:
-            out[name] = _cast(columns[name], np.float32) if name in columns else self.jagged(flags.get(name, np.zeros(n)))
+            out[name] = (
+                _cast(columns[name], np.float32) if name in columns else self.jagged(flags.get(name, np.zeros(n)))
+            )
         return out
 
 
@@ -151,15 +178,21 @@ def _particles(columns: Mapping[str, Array], file: str) -> _Particles:
     counts = np.asarray(ak.num(columns[given[0]], axis=1))
     for name in given[1:]:
         if not np.array_equal(np.asarray(ak.num(columns[name], axis=1)), counts):
-            raise InputError(f"particle column '{name}' has other per-jet lengths than '{given[0]}'", file=file, branch=name)
+            raise InputError(
+                f"particle column '{name}' has other per-jet lengths than '{given[0]}'", file=file, branch=name
+            )
     needed = {*PARTICLE_INPUTS, "part_pid", "part_charge"}
-    return _Particles({name: np.asarray(ak.flatten(columns[name], axis=1)) for name in given if name in needed}, counts, file)
+    return _Particles(
+        {name: np.asarray(ak.flatten(columns[name], axis=1)) for name in given if name in needed}, counts, file
+    )
 
 
 def _cast(values: Array, dtype: type) -> Array:
     """`values` as `dtype` (no copy when it already is)."""
     if isinstance(values, ak.Array):
-        return values if ak.flatten(values, axis=None).layout.dtype == np.dtype(dtype) else ak.values_astype(values, dtype)
+        return (
+            values if ak.flatten(values, axis=None).layout.dtype == np.dtype(dtype) else ak.values_astype(values, dtype)
+        )
     return np.asarray(values, dtype=dtype)
 
 

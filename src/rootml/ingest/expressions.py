@@ -1,14 +1,16 @@
-"""Config expressions (selection, weight, labels, event id) evaluated on per-jet columns.
+"""Config expressions (branch mappings, selection, weight, labels, event id) evaluated on columns.
 
-uproot's expression language evaluates on TTree branches at read time; these expressions run
-later, on canonical columns that may have been derived after reading (e.g. jet_pt from
-Jet_Px/Jet_Py) and on HDF5 columns, so they are parsed here with `ast` into a small, safe
-subset of Python whose operations numpy and awkward both dispatch.
+Every expression of a config is parsed here with `ast` into a small, safe subset of Python whose
+operations numpy and awkward both dispatch, and evaluated by rootml: on the branches read (mapped
+columns, jagged ones included), on canonical columns derived after reading (e.g. jet_pt from
+Jet_Px/Jet_Py) and on HDF5 columns. uproot's own expression language is never used: it allows
+attribute access, so a config could run arbitrary code.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +27,8 @@ FUNCTIONS: dict[str, Any] = {
     )
 }
 CONSTANTS: dict[str, float] = {"pi": float(np.pi)}
+# A plain branch name, read as is: an identifier, Delphes' short `Jet.PT` or full `Jet/Jet.PT` (`Jet/Jet.Tau[5]`).
+BRANCH_NAME = re.compile(r"^[A-Za-z_][\w.]*$|^([A-Za-z_]\w*)/\1\.[\w.\[\]]+$")
 
 _ALLOWED_NODES = (
     ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Name, ast.Load, ast.Constant, ast.Call,
@@ -60,7 +64,9 @@ class _ToElementwise(ast.NodeTransformer):
         """`a < b < c` -> `(a < b) & (b < c)`."""
         self.generic_visit(node)
         operands = [node.left, *node.comparators]
-        pairs = [ast.Compare(left=operands[i], ops=[op], comparators=[operands[i + 1]]) for i, op in enumerate(node.ops)]
+        pairs = [
+            ast.Compare(left=operands[i], ops=[op], comparators=[operands[i + 1]]) for i, op in enumerate(node.ops)
+        ]
         result: ast.AST = pairs[0]
         for pair in pairs[1:]:
             result = ast.BinOp(left=result, op=ast.BitAnd(), right=pair)
@@ -69,7 +75,10 @@ class _ToElementwise(ast.NodeTransformer):
 
 @dataclass(frozen=True)
 class Expression:
-    """A parsed config expression: its text, config key, the column names it reads, and compiled code."""
+    """A parsed config expression: its text, config key, the column names it reads, and compiled code.
+
+    `code` is None for a plain branch name (`parse_source`), which evaluates to that column as is.
+    """
 
     text: str
     key: str
@@ -86,9 +95,10 @@ class Expression:
             tree = ast.parse(source, mode="eval")
         except SyntaxError as err:
             raise ConfigError(key, f"cannot parse expression {source!r}: {err.msg}") from None
+        unsupported = next((node for node in ast.walk(tree) if not isinstance(node, _ALLOWED_NODES)), None)
+        if unsupported is not None:
+            raise ConfigError(key, f"expression {source!r} uses unsupported syntax ({type(unsupported).__name__})")
         for node in ast.walk(tree):
-            if not isinstance(node, _ALLOWED_NODES):
-                raise ConfigError(key, f"expression {source!r} uses unsupported syntax ({type(node).__name__})")
             if isinstance(node, ast.Call) and (
                 not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords
             ):
@@ -100,10 +110,24 @@ class Expression:
         )
         return cls(source, key, names, compile(tree, f"<{key}>", "eval"))
 
+    @classmethod
+    def parse_source(cls, text: str, key: str) -> Expression:
+        """A `branches` value: a plain branch name (matching BRANCH_NAME) read as is, anything else `parse`d."""
+        if BRANCH_NAME.fullmatch(text):
+            return cls(text, key, frozenset({text}), None)
+        return cls.parse(text, key)
+
+    @property
+    def is_branch(self) -> bool:
+        """Whether the expression is a plain branch name, read as is."""
+        return self.code is None
+
     def evaluate(self, columns: Mapping[str, Any]) -> Any:
         """Evaluate on `columns` (name -> per-row array); a missing name raises ConfigError."""
         missing = sorted(self.names - set(columns))
         if missing:
             raise ConfigError(self.key, f"expression {self.text!r} uses unknown column(s) {missing}")
+        if self.code is None:
+            return columns[self.text]
         scope = {**FUNCTIONS, **CONSTANTS, **{name: columns[name] for name in self.names}}
         return eval(self.code, {"__builtins__": {}}, scope)  # noqa: S307 (AST checked above: no attributes, no builtins)

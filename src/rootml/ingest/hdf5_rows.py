@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +21,10 @@ def read_hdf5(path: str | Path, spec: SampleSpec) -> Iterator[RowBatch]:
     if not Path(path).is_file():
         raise InputError("input file not found", file=str(path))
     reader = getattr(importlib.import_module("rootml.ingest.hdf5"), READERS[spec.format])
-    mapping = {name: Expression.parse(text, f"samples.{spec.name}.branches.{name}") for name, text in spec.branches.items()}
-    return _steps(reader(Path(path), int(spec.step_size)), mapping)
+    return _steps(reader(Path(path), int(spec.step_size)), spec.branches)
 
 
-def _steps(steps: Iterator[dict], mapping: dict[str, Expression]) -> Iterator[RowBatch]:
+def _steps(steps: Iterator[dict], mapping: Mapping[str, Expression]) -> Iterator[RowBatch]:
     """Attach the mapped columns, entry numbers (the jet's row in the file) and jet_index 0 to each step."""
     start = 0
     for step in steps:

@@ -85,7 +85,9 @@ def delphes_fields(collection: RefCollection, has_branch: Callable[[str], bool],
     for field in ("part_pt", "part_eta", "part_phi"):
         if field not in fields:
             leaves = "/".join(DELPHES_LEAVES[field])
-            raise InputError(f"collection '{name}' has no {leaves} leaf for {field}", file=file, branch=f"{name}/{name}.{leaves}")
+            raise InputError(
+                f"collection '{name}' has no {leaves} leaf for {field}", file=file, branch=f"{name}/{name}.{leaves}"
+            )
     return fields
 
 

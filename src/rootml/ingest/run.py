@@ -46,10 +46,13 @@ def ingest_file(
             for batch in batches:
                 bar.update(batch.entries)
                 yield _output_columns(batch, spec, list(classes), namespace, str(in_path), counts)
-        if counts["steps"] == 0:
-            raise InputError("no jets in the file", file=str(in_path))
+        _check_kept(counts, spec, str(in_path))
 
-    metadata = {"rootml.sample": spec.name, "rootml.classes": json.dumps(list(classes)), "rootml.source": Path(in_path).name}
+    metadata = {
+        "rootml.sample": spec.name,
+        "rootml.classes": json.dumps(list(classes)),
+        "rootml.source": Path(in_path).name,
+    }
     written = write_parquet(out_path, finished(), metadata=metadata)
     seconds = time.perf_counter() - start
     return {
@@ -57,6 +60,17 @@ def ingest_file(
         "written": float(written), "unlabelled": float(counts["unlabelled"]), "rejected": float(counts["rejected"]),
         "seconds": seconds, "jets_per_second": counts["jets"] / seconds if seconds > 0 else 0.0,
     }
+
+
+def _check_kept(counts: Counter, spec: SampleSpec, file: str) -> None:
+    """Refuse a file that gives no jet to write (before the parquet file is renamed into place), naming the cause."""
+    jets, labelled = counts["jets"], counts["jets"] - counts["unlabelled"]
+    if jets == 0:
+        raise InputError("no jets in the file", file=file)
+    if labelled == 0:
+        raise InputError(f"none of the {jets} jets matches an expression of samples.{spec.name}.labels", file=file)
+    if counts["rejected"] == labelled:
+        raise InputError(f"samples.{spec.name}.selection keeps none of the {labelled} labelled jets", file=file)
 
 
 def _output_columns(
@@ -72,7 +86,13 @@ def _output_columns(
     scope["weight"] = bookkeeping.weights(spec, scope, n, file)
     labelled = scope["label"] != bookkeeping.NO_LABEL
     keep = labelled & bookkeeping.selected(spec, scope, n)
-    counts.update(steps=1, entries=batch.entries, jets=n, unlabelled=int((~labelled).sum()), rejected=int((labelled & ~keep).sum()))
+    counts.update(
+        steps=1,
+        entries=batch.entries,
+        jets=n,
+        unlabelled=int((~labelled).sum()),
+        rejected=int((labelled & ~keep).sum()),
+    )
     out = {name: canonical[name] for name in OUTPUT_ORDER if name in canonical} | extras | {
         "label": scope["label"], "weight": scope["weight"],
         "event_id": bookkeeping.event_ids(spec, scope, batch.entry, namespace), "jet_index": batch.jet_index,
@@ -80,4 +100,3 @@ def _output_columns(
     if keep.all():
         return out
     return {name: take_rows(values, keep) for name, values in out.items()}
-

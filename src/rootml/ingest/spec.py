@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rootml.errors import ConfigError
-from rootml.ingest.expressions import Expression
+from rootml.ingest.expressions import BRANCH_NAME, Expression
 
 FORMATS: tuple[str, ...] = ("root", "hls4ml", "toptagging")
 SAMPLE_KEYS: frozenset[str] = frozenset({
@@ -33,7 +33,7 @@ class RefCollection:
 class ConstituentSpec:
     """How each jet's constituents are found: per-row jagged branches, an index link table or Delphes refs."""
 
-    branches: Mapping[str, str] = field(default_factory=dict)
+    branches: Mapping[str, Expression] = field(default_factory=dict)
     jet_index: str | None = None
     candidate_index: str | None = None
     refs: str | None = None
@@ -55,7 +55,7 @@ class SampleSpec:
     format: str = "root"
     tree: str = "tree"
     collection: str | None = None
-    branches: Mapping[str, str] = field(default_factory=dict)
+    branches: Mapping[str, Expression] = field(default_factory=dict)
     constituents: ConstituentSpec | None = None
     selection: Expression | None = None
     weight: Expression | None = None
@@ -80,8 +80,10 @@ class SampleSpec:
             format=fmt,
             tree=_string(f"{key}.tree", cfg.get("tree", "tree")),
             collection=None if cfg.get("collection") is None else _string(f"{key}.collection", cfg["collection"]),
-            branches=_string_map(f"{key}.branches", cfg.get("branches", {})),
-            constituents=None if cfg.get("constituents") is None else _constituents(f"{key}.constituents", cfg["constituents"]),
+            branches=_source_map(f"{key}.branches", cfg.get("branches", {})),
+            constituents=(
+                None if cfg.get("constituents") is None else _constituents(f"{key}.constituents", cfg["constituents"])
+            ),
             selection=_optional_expression(cfg, "selection", key),
             weight=_optional_expression(cfg, "weight", key),
             label=label,
@@ -98,15 +100,26 @@ def _string(key: str, value: object) -> str:
     return value
 
 
-def _string_map(key: str, value: object) -> dict[str, str]:
-    """A mapping of output names to branch names/expressions, checked."""
+def _branch(key: str, value: object) -> str:
+    """`value` if it is a plain branch name: keys that name a branch take no expression."""
+    name = _string(key, value)
+    if not BRANCH_NAME.fullmatch(name):
+        raise ConfigError(key, f"expected a branch name, got {name!r} (this key takes no expression)")
+    return name
+
+
+def _source_map(key: str, value: object) -> dict[str, Expression]:
+    """A mapping of output names to plain branch names or safe expressions over branches, parsed."""
     if not isinstance(value, Mapping):
         raise ConfigError(key, f"expected a mapping of column name -> branch or expression, got {value!r}")
+    sources = {}
     for out, source in value.items():
         if not isinstance(out, str) or not out.isidentifier():
             raise ConfigError(f"{key}.{out}", "output column names must be identifiers")
-        _string(f"{key}.{out}", source)
-    return dict(value)
+        sources[out] = Expression.parse_source(_string(f"{key}.{out}", source), f"{key}.{out}")
+        if not sources[out].names:
+            raise ConfigError(f"{key}.{out}", f"expression {source!r} reads no branch: a column needs one")
+    return sources
 
 
 def _optional_expression(cfg: Mapping[str, Any], name: str, key: str) -> Expression | None:
@@ -139,7 +152,7 @@ def _constituents(key: str, cfg: object) -> ConstituentSpec:
     unknown = sorted(set(cfg) - CONSTITUENT_KEYS)
     if unknown:
         raise ConfigError(f"{key}.{unknown[0]}", f"unknown key; expected one of {sorted(CONSTITUENT_KEYS)}")
-    branches = _string_map(f"{key}.branches", cfg.get("branches", {}))
+    branches = _source_map(f"{key}.branches", cfg.get("branches", {}))
     if ("jet_index" in cfg) != ("candidate_index" in cfg):
         raise ConfigError(key, "an index link table needs both 'jet_index' and 'candidate_index'")
     if "jet_index" in cfg and "refs" in cfg:
@@ -149,14 +162,15 @@ def _constituents(key: str, cfg: object) -> ConstituentSpec:
     if "refs" in cfg:
         if branches:
             raise ConfigError(f"{key}.branches", "with 'refs', set leaves per collection under 'collections'")
-        return ConstituentSpec(refs=_string(f"{key}.refs", cfg["refs"]), collections=_collections(f"{key}.collections", cfg["collections"]))
+        return ConstituentSpec(refs=_branch(f"{key}.refs", cfg["refs"]),
+                               collections=_collections(f"{key}.collections", cfg["collections"]))
     if "jet_index" in cfg:
         if not branches:
             raise ConfigError(f"{key}.branches", "map the candidates' branches (e.g. part_pt: PFCands_pt)")
         return ConstituentSpec(
             branches=branches,
-            jet_index=_string(f"{key}.jet_index", cfg["jet_index"]),
-            candidate_index=_string(f"{key}.candidate_index", cfg["candidate_index"]),
+            jet_index=_branch(f"{key}.jet_index", cfg["jet_index"]),
+            candidate_index=_branch(f"{key}.candidate_index", cfg["candidate_index"]),
         )
     if not branches:
         raise ConfigError(key, "give 'branches', an index link table (jet_index, candidate_index) or 'refs'")
@@ -166,18 +180,25 @@ def _constituents(key: str, cfg: object) -> ConstituentSpec:
 def _collections(key: str, cfg: object) -> tuple[RefCollection, ...]:
     """Delphes collections: a list of names, or a mapping name -> {part_* field: leaf name or constant}."""
     if isinstance(cfg, Sequence) and not isinstance(cfg, str) and cfg:
-        return tuple(RefCollection(_string(key, name)) for name in cfg)
+        return tuple(RefCollection(_branch(key, name)) for name in cfg)
     if isinstance(cfg, Mapping) and cfg:
         collections = []
         for name, fields in cfg.items():
             fields = fields or {}
-            if not isinstance(fields, Mapping) or not all(
-                isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in fields.values()
-            ):
-                raise ConfigError(f"{key}.{name}", f"expected a mapping part_* field -> leaf name or number, got {fields!r}")
-            collections.append(RefCollection(name, dict(fields)))
+            if not isinstance(fields, Mapping) or not all(_leaf_or_number(v) for v in fields.values()):
+                raise ConfigError(
+                    f"{key}.{name}", f"expected a mapping part_* field -> leaf name or number, got {fields!r}"
+                )
+            collections.append(RefCollection(_branch(f"{key}.{name}", name), dict(fields)))
         return tuple(collections)
     raise ConfigError(key, f"expected a non-empty list of collection names or a mapping, got {cfg!r}")
+
+
+def _leaf_or_number(value: object) -> bool:
+    """Whether a Delphes collection override is a leaf (branch) name or a constant number."""
+    if isinstance(value, str):
+        return BRANCH_NAME.fullmatch(value) is not None
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _step_size(key: str, value: object, fmt: str) -> int | str:

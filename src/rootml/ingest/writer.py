@@ -22,7 +22,11 @@ COMPRESSION = "lz4"
 def to_table(columns: Mapping[str, Array]) -> pa.Table:
     """An arrow table of numpy (zero-copy) and jagged awkward columns (32-bit list offsets), without nulls."""
     arrays = [
-        pa.array(values) if isinstance(values, np.ndarray) else ak.to_arrow(values, list_to32=True, extensionarray=False)
+        (
+            pa.array(values)
+            if isinstance(values, np.ndarray)
+            else ak.to_arrow(values, list_to32=True, extensionarray=False)
+        )
         for values in columns.values()
     ]
     schema = pa.schema([pa.field(name, array.type, nullable=False) for name, array in zip(columns, arrays)])

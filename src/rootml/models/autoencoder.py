@@ -9,17 +9,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rootml.models.common import (
-    ACTIVATIONS, BuildSpec, ModelFamily, activation_param, choice, dense_stack, int_list, integer,
-)
-
-HPARAMS = {
-    "input": choice("highlevel", ["highlevel", "image"], "what to reconstruct: high-level features or jet images"),
-    "hidden": int_list([32, 16], "encoder widths for input: highlevel (the decoder mirrors them)"),
-    "channels": int_list([8, 16], "encoder conv channels for input: image, each followed by a 2x2 max-pool"),
-    "latent_dim": integer(4, "size of the bottleneck"),
-    "activation": activation_param(),
-}
+from rootml.models.family import BuildSpec, ModelFamily
+from rootml.models.layers import ACTIVATIONS, dense_stack
+from rootml.models.specs import FAMILY_SPECS
 
 
 class Autoencoder(nn.Module):
@@ -87,4 +79,4 @@ def build(spec: BuildSpec) -> Autoencoder:
     return ConvAutoencoder(spec.dim, hp["channels"], hp["latent_dim"], hp["activation"])
 
 
-FAMILY = ModelFamily("autoencoder", HPARAMS, lambda hp: hp["input"], build)
+FAMILY = ModelFamily.bind(FAMILY_SPECS["autoencoder"], build)

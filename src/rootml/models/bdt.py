@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import xgboost as xgb
 
-from rootml.models.common import BuildSpec, ModelFamily, integer, number
+from rootml.models.family import BuildSpec, ModelFamily
+from rootml.models.specs import FAMILY_SPECS
 
 INPUT_KEYS: tuple[str, ...] = ("highlevel",)
-
-HPARAMS = {
-    "n_estimators": integer(500, "maximum number of boosting rounds"),
-    "max_depth": integer(6, "maximum tree depth"),
-    "learning_rate": number(0.1, "shrinkage of each tree's contribution", maximum=1.0, positive=True),
-    "subsample": number(0.8, "fraction of training jets drawn for each tree", maximum=1.0, positive=True),
-    "colsample_bytree": number(1.0, "fraction of features drawn for each tree", maximum=1.0, positive=True),
-    "min_child_weight": number(1.0, "minimum summed hessian (weight) in a leaf"),
-    "reg_lambda": number(1.0, "L2 regularisation of leaf weights"),
-    "max_bin": integer(256, "histogram bins per feature (tree_method hist)", minimum=2),
-    "early_stopping_rounds": integer(20, "stop after this many rounds without improvement on eval_set (0: off)",
-                                     minimum=0),
-}
 
 
 def build(spec: BuildSpec) -> xgb.XGBClassifier | xgb.XGBRegressor:
@@ -35,4 +23,4 @@ def build(spec: BuildSpec) -> xgb.XGBClassifier | xgb.XGBRegressor:
     return xgb.XGBClassifier(eval_metric="logloss" if spec.n_outputs == 2 else "mlogloss", **common)
 
 
-FAMILY = ModelFamily("bdt", HPARAMS, lambda hp: "highlevel", build)
+FAMILY = ModelFamily.bind(FAMILY_SPECS["bdt"], build)

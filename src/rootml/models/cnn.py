@@ -5,18 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rootml.models.common import (
-    ACTIVATIONS, BuildSpec, ModelFamily, activation_param, boolean, classifier_head, int_list, integer, number,
-)
-
-HPARAMS = {
-    "channels": int_list([16, 32, 32], "output channels of each conv block (conv, [BN], activation, 2x2 max-pool)"),
-    "kernel_size": integer(3, "odd square kernel size of the convolutions ('same' padding)"),
-    "batchnorm": boolean(True, "BatchNorm2d after each convolution"),
-    "fc_params": int_list([64], "widths of the dense layers after flattening", min_items=0),
-    "dropout": number(0.1, "dropout in the dense layers", maximum=0.9),
-    "activation": activation_param(),
-}
+from rootml.models.family import BuildSpec, ModelFamily
+from rootml.models.layers import ACTIVATIONS, classifier_head
+from rootml.models.specs import FAMILY_SPECS
 
 
 def pooled_size(height: int, width: int, n_pools: int) -> tuple[int, int]:
@@ -58,4 +49,4 @@ def build(spec: BuildSpec) -> CNN:
     return CNN(spec.dim, spec.n_outputs, **spec.hp)
 
 
-FAMILY = ModelFamily("cnn", HPARAMS, lambda hp: "image", build)
+FAMILY = ModelFamily.bind(FAMILY_SPECS["cnn"], build)

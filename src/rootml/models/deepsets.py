@@ -5,18 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rootml.models.common import (
-    BuildSpec, ModelFamily, activation_param, choice, classifier_head, dense_stack, int_list, masked_mean, masked_sum,
-    number,
-)
-
-HPARAMS = {
-    "phi_sizes": int_list([64, 64, 128], "per-particle network Phi widths (last = latent size)"),
-    "f_sizes": int_list([64, 64], "jet-level network F widths"),
-    "pooling": choice("sum", ["sum", "mean"], "aggregation of the per-particle latents over the real particles"),
-    "dropout": number(0.0, "dropout in the F network", maximum=0.9),
-    "activation": activation_param(),
-}
+from rootml.models.family import BuildSpec, ModelFamily
+from rootml.models.layers import classifier_head, dense_stack, masked_mean, masked_sum
+from rootml.models.specs import FAMILY_SPECS
 
 
 class DeepSets(nn.Module):
@@ -44,4 +35,4 @@ def build(spec: BuildSpec) -> DeepSets:
     return DeepSets(spec.dim, spec.n_outputs, **spec.hp)
 
 
-FAMILY = ModelFamily("deepsets", HPARAMS, lambda hp: "features", build)
+FAMILY = ModelFamily.bind(FAMILY_SPECS["deepsets"], build)

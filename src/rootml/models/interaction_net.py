@@ -5,17 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rootml.models.common import (
-    ACTIVATIONS, BuildSpec, ModelFamily, activation_param, classifier_head, dense_stack, int_list, masked_sum, number,
-)
-
-HPARAMS = {
-    "edge_sizes": int_list([32, 32], "f_R widths on each (receiver, sender) pair (last = edge latent size)"),
-    "node_sizes": int_list([32, 32], "f_O widths on (particle, summed edge latents) (last = node latent size)"),
-    "fc_params": int_list([32], "phi_C widths on the summed node latents", min_items=0),
-    "dropout": number(0.0, "dropout in phi_C", maximum=0.9),
-    "activation": activation_param(),
-}
+from rootml.models.family import BuildSpec, ModelFamily
+from rootml.models.layers import ACTIVATIONS, classifier_head, dense_stack, masked_sum
+from rootml.models.specs import FAMILY_SPECS
 
 
 class InteractionNet(nn.Module):
@@ -57,4 +49,4 @@ def build(spec: BuildSpec) -> InteractionNet:
     return InteractionNet(spec.dim, spec.n_outputs, **spec.hp)
 
 
-FAMILY = ModelFamily("interaction_net", HPARAMS, lambda hp: "features", build)
+FAMILY = ModelFamily.bind(FAMILY_SPECS["interaction_net"], build)

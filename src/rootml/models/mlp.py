@@ -5,16 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rootml.models.common import (
-    BuildSpec, ModelFamily, activation_param, boolean, classifier_head, int_list, number,
-)
-
-HPARAMS = {
-    "hidden": int_list([64, 64, 64], "widths of the hidden layers"),
-    "dropout": number(0.1, "dropout after each hidden layer", maximum=0.9),
-    "batchnorm": boolean(False, "BatchNorm1d after each hidden linear layer"),
-    "activation": activation_param(),
-}
+from rootml.models.family import BuildSpec, ModelFamily
+from rootml.models.layers import classifier_head
+from rootml.models.specs import FAMILY_SPECS
 
 
 class MLP(nn.Module):
@@ -38,4 +31,4 @@ def build(spec: BuildSpec) -> MLP:
     return MLP(spec.dim, spec.n_outputs, **spec.hp)
 
 
-FAMILY = ModelFamily("mlp", HPARAMS, lambda hp: "highlevel", build)
+FAMILY = ModelFamily.bind(FAMILY_SPECS["mlp"], build)

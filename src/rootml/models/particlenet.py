@@ -12,17 +12,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rootml.models.common import (
-    BuildSpec, ModelFamily, boolean, classifier_head, int_list, int_lists, integer, masked_mean, number,
-)
-
-HPARAMS = {
-    "k": integer(7, "neighbours per particle in every EdgeConv block"),
-    "conv_params": int_lists([[32, 32, 32], [64, 64, 64]], "channels of the layers of each EdgeConv block"),
-    "fc_params": int_list([128], "widths of the dense layers after pooling", min_items=0),
-    "dropout": number(0.1, "dropout in the dense layers", maximum=0.9),
-    "use_fusion": boolean(True, "concatenate all EdgeConv outputs and mix them (1x1 conv) before pooling"),
-}
+from rootml.models.family import BuildSpec, ModelFamily
+from rootml.models.layers import classifier_head, masked_mean
+from rootml.models.specs import FAMILY_SPECS
 
 
 def knn(coords: torch.Tensor, mask: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -161,4 +153,4 @@ def build(spec: BuildSpec) -> ParticleNet:
     return ParticleNet(spec.dim, spec.n_outputs, **spec.hp)
 
 
-FAMILY = ModelFamily("particlenet", HPARAMS, lambda hp: "features", build)
+FAMILY = ModelFamily.bind(FAMILY_SPECS["particlenet"], build)

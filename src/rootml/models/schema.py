@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rootml.models import MODEL_FAMILIES, family_schema
+from rootml.models.specs import FAMILY_SPECS, family_schema
 
 TASKS: tuple[str, ...] = ("classification", "regression", "anomaly")
 REPRESENTATIONS: tuple[str, ...] = ("highlevel", "particles", "images")
@@ -54,11 +54,11 @@ def models_schema(training: dict[str, Any]) -> dict[str, Any]:
         "additionalProperties": {
             "type": "object",
             "required": ["family"],
-            "properties": {"family": {"enum": sorted(MODEL_FAMILIES)}},
+            "properties": {"family": {"enum": sorted(FAMILY_SPECS)}},
             "allOf": [
                 {"if": {"properties": {"family": {"const": family}}},
                  "then": model_entry_schema(family, training)}
-                for family in sorted(MODEL_FAMILIES)
+                for family in sorted(FAMILY_SPECS)
             ],
         },
     }

@@ -7,25 +7,9 @@ import math
 import torch
 from torch import nn
 
-from rootml.models.common import (
-    ACTIVATIONS, BuildSpec, ModelFamily, activation_param, boolean, choice, classifier_head, dense_stack, int_list,
-    integer, masked_mean, number,
-)
-
-HPARAMS = {
-    "embed_dims": int_list([64, 64], "widths of the per-particle embedding (last = model width)"),
-    "num_heads": integer(4, "attention heads (must divide the model width)"),
-    "num_layers": integer(3, "particle self-attention blocks"),
-    "num_cls_layers": integer(2, "class-attention blocks (pooling: cls)"),
-    "ffn_ratio": integer(4, "feed-forward width / model width"),
-    "dropout": number(0.1, "dropout in the attention blocks and the head", maximum=0.9),
-    "pooling": choice("cls", ["cls", "mean"], "class token with class attention, or masked mean over particles"),
-    "pair_features": boolean(
-        False, "ParT interaction bias from ln kT, ln z, ln dR, ln m^2 of particle pairs; adds input 'vectors'"),
-    "pair_embed_dims": int_list([16, 16], "widths of the pair-feature embedding (pair_features: true)"),
-    "fc_params": int_list([], "widths of the dense layers of the head", min_items=0),
-    "activation": activation_param("gelu"),
-}
+from rootml.models.family import BuildSpec, ModelFamily
+from rootml.models.layers import ACTIVATIONS, classifier_head, dense_stack, masked_mean
+from rootml.models.specs import FAMILY_SPECS
 
 _MASKED = -1.0e9  # additive attention bias of padded keys: exp() underflows to exactly 0, never NaN
 _EPS = 1.0e-8
@@ -202,4 +186,4 @@ def build(spec: BuildSpec) -> ParticleTransformer:
     return ParticleTransformer(spec.dim, spec.n_outputs, **hp)
 
 
-FAMILY = ModelFamily("transformer", HPARAMS, lambda hp: "features", build)
+FAMILY = ModelFamily.bind(FAMILY_SPECS["transformer"], build)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from rootml.evaluation.metrics import RocCurve
+from rootml.metrics.binary import RocCurve
 from rootml.plotting.roc import EFFICIENCY_LABEL, REJECTION_LABEL, draw_rejection, efficiency_grid
 from rootml.plotting.scores import Sample, draw_distributions
 from rootml.plotting.style import save_figure, use_style

@@ -82,20 +82,20 @@ def _label(name: str, normalization: Mapping[str, Mapping[str, object]]) -> str:
     return f"{label} (normalised)" if normalization.get(name, {}).get("normalized") else label
 
 
-def plot_inputs(split_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
+def plot_inputs(prepared: Mapping[str, str | os.PathLike[str]], out_dir: str | os.PathLike[str],
                 images_stem: str | os.PathLike[str], *, max_jets: int = MAX_JETS) -> list[Path]:
-    """Per-class figures of every feature of a prepared split (high-level raw, constituents as the models see
-    them) in out_dir/{feature}.pdf/png, and the average jet image per class at images_stem.pdf/png."""
-    split_dir = Path(split_dir)
+    """Per-class figures of every feature of a prepared split (prepared: representation -> file; high-level raw,
+    constituents as the models see them) in out_dir/{feature}.pdf/png, and the average jet image per class at
+    images_stem.pdf/png."""
     written = []
-    with h5py.File(split_dir / "highlevel.h5", "r") as h5:
+    with h5py.File(prepared["highlevel"], "r") as h5:
         classes = json.loads(h5.attrs["classes"])
         labels = h5["label"][:max_jets]
         raw = h5["highlevel_raw"][:max_jets]
         for i, name in enumerate(json.loads(h5.attrs["feature_names"])):
             per_class = {c: raw[labels == k, i] for k, c in enumerate(classes)}
             written += plot_feature(per_class, _label(name, {}), "Fraction of jets / bin", Path(out_dir) / name)
-    with h5py.File(split_dir / "particles.h5", "r") as h5:
+    with h5py.File(prepared["particles"], "r") as h5:
         normalization = json.loads(h5.attrs["normalization"])["features"]
         labels = h5["label"][:max_jets]
         mask = h5["mask"][:max_jets]
@@ -106,7 +106,7 @@ def plot_inputs(split_dir: str | os.PathLike[str], out_dir: str | os.PathLike[st
             per_class = {c: values[particle_labels == k] for k, c in enumerate(classes)}
             written += plot_feature(per_class, _label(name, normalization), "Fraction of particles / bin",
                                     Path(out_dir) / name)
-    with h5py.File(split_dir / "images.h5", "r") as h5:
+    with h5py.File(prepared["images"], "r") as h5:
         written += plot_average_images(h5["image"][:max_jets], h5["label"][:max_jets], classes, images_stem,
                                        extent=float(h5.attrs["extent"]))
     return written

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from rootml.evaluation.metrics import RESOLUTION_QUANTILES, jet_weights
+from rootml.metrics.regression import one_sigma_quantiles
+from rootml.metrics.weights import jet_weights
 from rootml.plotting.scores import unit_area
 from rootml.plotting.style import save_figure, use_style
 
@@ -26,7 +27,7 @@ AXIS_QUANTILES = (0.005, 0.995)
 def binned_response(target: np.ndarray, prediction: np.ndarray, weight: np.ndarray,
                     edges: np.ndarray) -> np.ndarray:
     """(3, n_bins) weighted 15.9%, 50% and 84.1% quantiles of prediction / target per target bin (NaN when empty)."""
-    # scipy.stats.binned_statistic has no weights; per-bin weighted quantiles come from np.quantile instead
+    # scipy.stats.binned_statistic has no weights; per-bin weighted quantiles come from one_sigma_quantiles instead
     valid = target != 0
     response = prediction[valid] / target[valid]
     bins = np.digitize(target[valid], edges) - 1
@@ -34,8 +35,7 @@ def binned_response(target: np.ndarray, prediction: np.ndarray, weight: np.ndarr
     for b in range(len(edges) - 1):
         in_bin = bins == b
         if in_bin.any():
-            out[:, b] = np.quantile(response[in_bin], [RESOLUTION_QUANTILES[0], 0.5, RESOLUTION_QUANTILES[1]],
-                                    weights=weight[valid][in_bin], method="inverted_cdf")
+            out[:, b] = one_sigma_quantiles(response[in_bin], weight[valid][in_bin])
     return out
 
 

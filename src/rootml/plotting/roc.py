@@ -14,7 +14,7 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from rootml.evaluation.metrics import RocCurve, rejection_at
+from rootml.metrics.binary import RocCurve, rejection_at
 from rootml.plotting.style import save_figure, use_style
 
 FIGURE_INCHES = (8.0, 8.5)

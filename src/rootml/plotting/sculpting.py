@@ -11,7 +11,8 @@ import mplhep
 import numpy as np
 from matplotlib.figure import Figure
 
-from rootml.evaluation.metrics import clip_to_edges, sculpting_jsd
+from rootml.metrics.names import percent
+from rootml.metrics.sculpting import clip_to_edges, sculpting_jsd
 from rootml.plotting.scores import unit_area
 from rootml.plotting.style import save_figure, use_style
 
@@ -47,6 +48,6 @@ def plot_sculpting(
     ax.set_ylabel("Fraction of jets / bin width")
     ax.set_xlim(edges[0], edges[-1])
     ax.set_ylim(0, ax.get_ylim()[1] * 1.4)  # headroom for the legend
-    ax.legend(title=rf"{background_label}, cut at $\varepsilon_{{\mathrm{{S}}}}$ = {100 * efficiency:g}%",
+    ax.legend(title=rf"{background_label}, cut at $\varepsilon_{{\mathrm{{S}}}}$ = {percent(efficiency)}%",
               fontsize="small", title_fontsize="small")
     return save_figure(fig, out_stem)

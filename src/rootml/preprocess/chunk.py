@@ -21,6 +21,7 @@ from rootml.ingest.canonical import check_finite
 from rootml.preprocess.layout import chunk_settings, jet_columns, observer, stores_edges
 from rootml.preprocess.split import SPLITS, assign_splits
 from rootml.preprocess.store import H5Appender, open_for_writing
+from rootml.represent.graphs import knn_indices
 from rootml.represent.images import jet_images
 
 # Jets computed at a time: bounds the memory of one job whatever the size of the chunk or its row groups.
@@ -108,9 +109,6 @@ def block_arrays(jets: ak.Array, config: Mapping[str, Any], file: str) -> tuple[
     arrays["mask"] = mask
     arrays["image"] = _images(kin, config["represent"]["images"])
     if stores_edges(config):
-        # imported here: rootml.represent.graphs needs torch, which preprocessing needs for nothing else
-        from rootml.represent.graphs import knn_indices
-
         points = np.stack([kin["deta"], kin["dphi"]], axis=-1)
         arrays["knn"] = knn_indices(points, mask, config["represent"]["graph"]["k"]).astype(np.int32)
     for name in extra:

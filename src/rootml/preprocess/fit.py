@@ -13,9 +13,10 @@ from tqdm import tqdm
 
 from rootml.atomic import atomic_output
 from rootml.errors import ConfigError, InputError
-from rootml.preprocess.layout import check_chunk_settings, chunk_split_rows, observer
+from rootml.preprocess.layout import observer
 from rootml.preprocess.normalization import FeatureAccumulator, fit_normalization
 from rootml.preprocess.reweighting import Reweighting, fill_histogram, fit_reweighting, histogram_edges
+from rootml.preprocess.store import check_chunk_settings, chunk_split_rows
 from rootml.seeds import derive_seed, hash_unit_interval
 
 # Rows (jets, or real particles) kept per feature group for the quantiles of the robust normalization: 10 MB of

@@ -3,7 +3,8 @@
 A preprocessed chunk file (data/preprocessed/{sample}/{chunk}.h5) has one group per split (train, val,
 test), each with the raw per-jet datasets of CHUNK_DATASETS (+ `knn` when stored, + obs_{column} for the
 observers and reweighting variables); the file attributes record the settings it was made with, and
-`check_chunk_settings` refuses a file made with other settings than the run's config.
+`store.check_chunk_settings` refuses a file made with other settings than the run's config. Light enough for the
+Snakefile to import (no h5py).
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import h5py
-
 from rootml.config import sample_chunks
-from rootml.errors import InputError
 from rootml.preprocess.split import SPLITS
 
 REPRESENTATIONS: tuple[str, ...] = ("highlevel", "particles", "images")
 BOOKKEEPING: tuple[str, ...] = ("label", "weight", "event_id")
+# the config keys each rule of the stage reads (its params: a change of one of them reruns the rule)
+CHUNK_KEYS: tuple[str, ...] = ("classes", "seed", "features", "generate.jet_radius", "represent", "preprocess.splits",
+                               "preprocess.reweighting.variables")
+FIT_KEYS: tuple[str, ...] = (*CHUNK_KEYS, "preprocess.normalization", "preprocess.reweighting")  # checks the chunks
+PREPARE_KEYS: tuple[str, ...] = CHUNK_KEYS
 # raw datasets of a preprocessed chunk's split group: features (n, C, P) in weaver layout, points (n, 2, P),
 # vectors (n, 4, P), mask (n, P), image (n, channels, H, W)
 CHUNK_DATASETS: tuple[str, ...] = (*BOOKKEEPING, "highlevel", "features", "points", "vectors", "mask", "image")
@@ -32,9 +35,37 @@ def preprocessed_files(config: Mapping[str, Any]) -> list[str]:
             for name in config["samples"] for chunk in sample_chunks(config, name)]
 
 
-def prepared_files(split: str, prefix: str = "data/prepared") -> list[str]:
-    """The three prepared files of one split, in REPRESENTATIONS order."""
-    return [f"{prefix}/{split}/{representation}.h5" for representation in REPRESENTATIONS]
+def prepared_paths(split_dir: str | Path) -> dict[str, Path]:
+    """The prepared file of each representation in the folder of one split (data/prepared/{split}/)."""
+    return {representation: Path(split_dir) / f"{representation}.h5" for representation in REPRESENTATIONS}
+
+
+def prepared_files(split: str, prefix: str = "data/prepared") -> dict[str, str]:
+    """Representation -> prepared file of one split (named rule inputs and outputs), in REPRESENTATIONS order."""
+    return {representation: str(path) for representation, path in prepared_paths(f"{prefix}/{split}").items()}
+
+
+def prepared_tree(prepared_dir: str | Path, splits: Sequence[str] = SPLITS) -> dict[str, dict[str, Path]]:
+    """Split -> representation -> prepared file under a prepared folder (data/prepared), for code that is given
+    the folder (tests, notebooks); rules name the files themselves."""
+    return {split: prepared_paths(Path(prepared_dir) / split) for split in splits}
+
+
+def prepared_inputs(representations: Sequence[str], splits: Sequence[str] = SPLITS,
+                    prefix: str = "data/prepared") -> dict[str, str]:
+    """Named rule inputs "{split}_{representation}" -> prepared file, for the given representations and splits."""
+    return {f"{split}_{representation}": f"{prefix}/{split}/{representation}.h5"
+            for split in splits for representation in representations}
+
+
+def prepared_by_split(named: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Named inputs made by prepared_inputs (other names are left out) back to split -> representation -> file."""
+    tree: dict[str, dict[str, str]] = {}
+    for split in SPLITS:
+        for representation in REPRESENTATIONS:
+            if f"{split}_{representation}" in named:
+                tree.setdefault(split, {})[representation] = named[f"{split}_{representation}"]
+    return tree
 
 
 def observer(name: str) -> str:
@@ -66,41 +97,3 @@ def chunk_settings(config: Mapping[str, Any]) -> dict[str, str]:
         "knn_k": config["represent"]["graph"]["k"] if stores_edges(config) else None,
     }
     return {key: json.dumps(value, sort_keys=True) for key, value in settings.items()}
-
-
-def check_chunk_settings(h5: h5py.File, config: Mapping[str, Any], path: str | Path) -> None:
-    """InputError naming the file when it was preprocessed with other settings than `config`."""
-    for key, expected in chunk_settings(config).items():
-        found = h5.attrs.get(key)
-        if found != expected:
-            raise InputError(f"preprocessed with other settings ('{key}': {found} instead of {expected}); "
-                             "rerun the preprocess rule", file=str(path))
-
-
-def json_attr(h5: h5py.File | h5py.Group, key: str) -> Any:
-    """A JSON text attribute, decoded."""
-    return json.loads(h5.attrs[key])
-
-
-def split_rows(h5: h5py.File, split: str) -> int:
-    """Jets of `split` in an open chunk file (a split group without datasets holds none)."""
-    group = h5[split]
-    return int(group["label"].shape[0]) if "label" in group else 0
-
-
-def chunk_split_rows(paths: Sequence[str | Path], split: str) -> list[int]:
-    """Jets of `split` in each chunk file, naming a file that cannot be read."""
-    rows = []
-    for path in paths:
-        try:
-            with h5py.File(path, "r") as h5:
-                rows.append(split_rows(h5, split))
-        except (OSError, KeyError) as err:
-            raise InputError(f"not a preprocessed chunk file ({err})", file=str(path)) from err
-    return rows
-
-
-def check_split(split: str) -> None:
-    """ValueError unless `split` is train, val or test."""
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")

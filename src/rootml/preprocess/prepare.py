@@ -23,13 +23,11 @@ from tqdm import tqdm
 from rootml.atomic import atomic_output
 from rootml.errors import InputError
 from rootml.preprocess.chunk import CHUNK_ROWS
-from rootml.preprocess.layout import (
-    BOOKKEEPING, REPRESENTATIONS, check_chunk_settings, check_split, chunk_split_rows, jet_columns, observer,
-    stores_edges,
-)
+from rootml.preprocess.layout import BOOKKEEPING, REPRESENTATIONS, jet_columns, observer, stores_edges
 from rootml.preprocess.normalization import apply_normalization, select_features
 from rootml.preprocess.reweighting import Reweighting
-from rootml.preprocess.store import H5Appender, open_for_writing
+from rootml.preprocess.split import SPLITS
+from rootml.preprocess.store import H5Appender, check_chunk_settings, chunk_split_rows, open_for_writing
 from rootml.seeds import derive_seed
 
 READ_ROWS = 4 * CHUNK_ROWS
@@ -134,12 +132,16 @@ def _attributes(split: str, config: Mapping[str, Any], normalization: Mapping[st
     }
 
 
-def prepare_split(chunk_files: Sequence[str | Path], split: str, out_dir: str | Path, *,
+def prepare_split(chunk_files: Sequence[str | Path], split: str, prepared: Mapping[str, str | Path], *,
                   normalization: Mapping[str, Any], reweighting: Mapping[str, Any], config: Mapping[str, Any],
                   read_rows: int = READ_ROWS, buffer_rows: int = BUFFER_ROWS, progress: bool = True) -> dict[str, Any]:
-    """Write out_dir/{highlevel,particles,images}.h5 of `split` from the preprocessed chunks; return counts."""
+    """Write the prepared files of `split` (prepared: representation -> path, for each of REPRESENTATIONS) from the
+    preprocessed chunks; return counts."""
     start = time.perf_counter()
-    check_split(split)
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if sorted(prepared) != sorted(REPRESENTATIONS):
+        raise ValueError(f"need one file per representation {REPRESENTATIONS}, got {sorted(prepared)}")
     files = sorted(map(str, chunk_files))
     rows = chunk_split_rows(files, split)
     if sum(rows) == 0:
@@ -159,7 +161,7 @@ def prepare_split(chunk_files: Sequence[str | Path], split: str, out_dir: str | 
     with contextlib.ExitStack() as stack:
         outputs = {}
         for representation in REPRESENTATIONS:
-            tmp = stack.enter_context(atomic_output(Path(out_dir) / f"{representation}.h5"))
+            tmp = stack.enter_context(atomic_output(prepared[representation]))
             h5 = stack.enter_context(open_for_writing(tmp))
             h5.attrs.update(attributes[representation])
             outputs[representation] = H5Appender(h5)

@@ -1,9 +1,10 @@
-"""Chunked, compressed HDF5 datasets written by appending, with reproducible bytes (no timestamps)."""
+"""HDF5 files of the preprocess stage: chunked, compressed datasets written by appending with reproducible bytes (no
+timestamps), and the checks of a preprocessed chunk file read back (settings, jets per split)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import h5py
 import numpy as np
 
 from rootml.errors import InputError
+from rootml.preprocess.layout import chunk_settings
 
 ROWS_PER_CHUNK = 1024
 
@@ -56,11 +58,6 @@ def set_attrs(h5: h5py.File | h5py.Group, attrs: Mapping[str, Any]) -> None:
             h5.attrs[key] = value
 
 
-def string_list(h5: h5py.File | h5py.Group, key: str) -> list[str]:
-    """Read back a list of strings stored with `set_attrs`."""
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in h5.attrs[key]]
-
-
 def n_rows(path: Path, dataset: str = "label") -> int:
     """Number of rows of a stored dataset, naming the file when it is not readable."""
     try:
@@ -70,9 +67,28 @@ def n_rows(path: Path, dataset: str = "label") -> int:
         raise InputError(f"cannot read dataset '{dataset}': {err}", file=str(path)) from err
 
 
-def iter_blocks(path: Path, names: list[str], block: int) -> Iterator[dict[str, np.ndarray]]:
-    """Yield consecutive blocks of rows of the named datasets of one file."""
-    with h5py.File(path, "r") as h5:
-        total = h5[names[0]].shape[0]
-        for start in range(0, total, block):
-            yield {name: h5[name][start:start + block] for name in names}
+def check_chunk_settings(h5: h5py.File, config: Mapping[str, Any], path: str | Path) -> None:
+    """InputError naming the file when it was preprocessed with other settings than `config`."""
+    for key, expected in chunk_settings(config).items():
+        found = h5.attrs.get(key)
+        if found != expected:
+            raise InputError(f"preprocessed with other settings ('{key}': {found} instead of {expected}); "
+                             "rerun the preprocess rule", file=str(path))
+
+
+def split_rows(h5: h5py.File, split: str) -> int:
+    """Jets of `split` in an open chunk file (a split group without datasets holds none)."""
+    group = h5[split]
+    return int(group["label"].shape[0]) if "label" in group else 0
+
+
+def chunk_split_rows(paths: Sequence[str | Path], split: str) -> list[int]:
+    """Jets of `split` in each chunk file, naming a file that cannot be read."""
+    rows = []
+    for path in paths:
+        try:
+            with h5py.File(path, "r") as h5:
+                rows.append(split_rows(h5, split))
+        except (OSError, KeyError) as err:
+            raise InputError(f"not a preprocessed chunk file ({err})", file=str(path)) from err
+    return rows

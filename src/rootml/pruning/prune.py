@@ -13,7 +13,6 @@ from rootml.errors import ConfigError
 
 # Module types whose `weight` can be pruned, by the names the config uses.
 MODULE_TYPES: dict[str, type[nn.Module]] = {"linear": nn.Linear, "conv1d": nn.Conv1d, "conv2d": nn.Conv2d}
-DEFAULT_MODULE_TYPES: tuple[str, ...] = ("linear", "conv1d", "conv2d")
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,7 @@ def _step(model: nn.Module, target: float, types: tuple[type[nn.Module], ...]) -
 
 def iterative_prune(
     model: nn.Module, sparsities: Sequence[float], evaluate: Callable[[nn.Module], float],
-    fine_tune: Callable[[nn.Module], None] | None = None, module_types: Sequence[str] = DEFAULT_MODULE_TYPES,
+    fine_tune: Callable[[nn.Module], None] | None = None, *, module_types: Sequence[str],
 ) -> tuple[list[PruningStep], nn.Module]:
     """Prune `model` in place to each target sparsity in turn, fine-tuning after each step, then evaluate.
 

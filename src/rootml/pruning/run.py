@@ -1,4 +1,4 @@
-"""prune_model: a trained-model directory -> pruning table, pruned weights, checked ONNX file and latency table."""
+"""prune_model: a trained model -> pruning table, pruned weights, checked ONNX file and latency table."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import itertools
 import logging
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from torch import nn
 
 from rootml.atomic import atomic_output
@@ -20,48 +20,24 @@ from rootml.errors import ConfigError, InputError
 from rootml.plotting.pruning import plot_class_metric_vs_sparsity
 from rootml.pruning.latency import Backend, Timing, latency_table, take_rows
 from rootml.pruning.onnx_export import PARTICLE_AXIS, PARTICLE_INPUTS, check_onnx, export_onnx
-from rootml.pruning.prune import DEFAULT_MODULE_TYPES, PruningStep, iterative_prune
+from rootml.pruning.prune import PruningStep, iterative_prune
+from rootml.pruning.settings import PruningSettings
 from rootml.seeds import derive_seed
-from rootml.training import TrainedModel, load_trained
-from rootml.training.data import SplitReader
+from rootml.training.data import Prepared, SplitReader
 from rootml.training.device import configure_torch
 from rootml.training.inference import collect, torch_forward
+from rootml.training.load import TrainedModel, load_trained
 from rootml.training.records import save_torch, write_json
 from rootml.training.settings import TrainingSettings
 from rootml.training.trainer import FitSetup, fit
 
 log = logging.getLogger(__name__)
 
-# The `pruning` config block and its defaults (config/schema.yaml documents each key).
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "sparsities": [0.5, 0.75, 0.9],
-    "module_types": list(DEFAULT_MODULE_TYPES),
-    "fine_tune_epochs": 1,
-    "fine_tune_lr": None,
-    "metric": None,
-    "eval_split": "test",
-    "max_eval_jets": None,
-    "onnx_atol": 1e-4,
-    "onnx_opset": None,
-    "latency_batches": [1, 1024],
-    "latency_warmup": 3,
-    "latency_repeats": 50,
-    "latency_budget_s": 10.0,
-    "num_threads": None,
-}
 # Metric followed against sparsity when `metric` is null: the headline test metric of each task.
 TASK_METRICS = {"classification": "auc", "anomaly": "auc", "regression": "resolution"}
 EVAL_BATCH = 1024
 ONNX_EXAMPLE_JETS = 4  # jets in the export example (>= 2 keeps the batch axis symbolic)
 ONNX_CHECK_JETS = 64
-
-
-def resolve_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """`settings` over DEFAULT_SETTINGS; ConfigError names pruning.<key> for an unknown key."""
-    unknown = sorted(set(settings) - set(DEFAULT_SETTINGS))
-    if unknown:
-        raise ConfigError(f"pruning.{unknown[0]}", f"unknown pruning setting; known: {sorted(DEFAULT_SETTINGS)}")
-    return {**DEFAULT_SETTINGS, **settings}
 
 
 def class_aucs(metrics: Mapping[str, Any], classes: Sequence[str]) -> dict[str, float | None]:
@@ -125,7 +101,7 @@ def fine_tuner(
 
 
 def prune_trained(
-    trained: TrainedModel, readers: Mapping[str, SplitReader], options: Mapping[str, Any], metric: str, scratch: Path,
+    trained: TrainedModel, readers: Mapping[str, SplitReader], options: PruningSettings, metric: str, scratch: Path,
     record: list[dict[str, Any]] | None = None,
 ) -> tuple[list[PruningStep], nn.Module]:
     """Run the pruning schedule of `options` on the trained model (in place), fine-tuning unless 0 epochs.
@@ -133,75 +109,95 @@ def prune_trained(
     record receives all metrics of each evaluated step, in the order of the returned steps.
     """
     fine_tune = None
-    if options["fine_tune_epochs"] > 0:
-        overrides = {"epochs": options["fine_tune_epochs"], "warmup_epochs": 0,
-                     **({"lr": options["fine_tune_lr"]} if options["fine_tune_lr"] else {})}
-        fine_tune = fine_tuner(trained, readers, TrainingSettings.resolve(trained.config["training"], overrides,
-                                                                          "pruning"), scratch)
-    evaluate = evaluator(trained, readers[options["eval_split"]], metric, options["max_eval_jets"], record)
-    return iterative_prune(trained.model, options["sparsities"], evaluate, fine_tune, options["module_types"])
+    if options.fine_tune_epochs > 0:
+        settings = replace(TrainingSettings(**trained.config["training"]), epochs=options.fine_tune_epochs,
+                           warmup_epochs=0, lr=options.fine_tune_lr or trained.config["training"]["lr"])
+        fine_tune = fine_tuner(trained, readers, settings, scratch)
+    evaluate = evaluator(trained, readers[options.eval_split], metric, options.max_eval_jets, record)
+    return iterative_prune(trained.model, options.sparsities, evaluate, fine_tune, module_types=options.module_types)
 
 
 def export_checked(model: nn.Module, inputs: Mapping[str, np.ndarray], path: Path, name: str,
-                   options: Mapping[str, Any]) -> float:
+                   options: PruningSettings) -> float:
     """Export `model` to ONNX and check it on real jets, also with fewer particle slots; the max |difference|."""
-    export_onnx(model, take_rows(inputs, ONNX_EXAMPLE_JETS), path, name=name, opset=options["onnx_opset"])
+    export_onnx(model, take_rows(inputs, ONNX_EXAMPLE_JETS), path, name=name, opset=options.onnx_opset)
     check = take_rows(inputs, ONNX_CHECK_JETS)
     slots = [value.shape[PARTICLE_AXIS] for key, value in check.items() if key in PARTICLE_INPUTS]
     batches = [check] + ([fewer_particles(check, slots[0] // 2 + 1)] if slots and slots[0] > 2 else [])
-    return max(check_onnx(path, model, batch, name=name, atol=options["onnx_atol"]) for batch in batches)
+    return max(check_onnx(path, model, batch, name=name, atol=options.onnx_atol) for batch in batches)
 
 
-def prune_model(model_dir: Path, data_dir: Path, out_dir: Path, settings: Mapping[str, Any]) -> None:
-    """Prune a trained torch model step by step, export and check it as ONNX, time it; write out_dir.
+@dataclass(frozen=True)
+class PruneFiles:
+    """What the prune rule writes for one model (results/prune/{model}/, docs/contracts.md)."""
 
-    Writes pruning.csv / pruning.json (metric vs measured sparsity), model_pruned.pt (state_dict of the
-    last step, zeros in place), model.onnx (the pruned model) and latency.csv (dense, pruned, onnxruntime).
+    table: Path
+    summary: Path
+    weights: Path
+    onnx: Path
+    latency: Path
+    plots: Path
+
+    @classmethod
+    def in_directory(cls, directory: str | Path) -> PruneFiles:
+        """The files in `directory` (results/prune/{model})."""
+        directory = Path(directory)
+        return cls(directory / "pruning.csv", directory / "pruning.json", directory / "model_pruned.pt",
+                   directory / "model.onnx", directory / "latency.csv", directory / "plots")
+
+
+def prune_model(config_path: str | Path, weights_path: str | Path, prepared: Prepared, out: PruneFiles,
+                options: PruningSettings) -> None:
+    """Prune a trained torch model step by step, export and check it as ONNX, time it; write `out`.
+
+    out.table / out.summary: metric against measured sparsity (CSV, JSON); out.weights: state_dict of the last step
+    (zeros in place); out.onnx: the pruned model; out.latency: dense, pruned and onnxruntime timings; out.plots: the
+    per-class AUC figure (auc_per_class.png/pdf) of a classifier of more than two classes.
     """
-    model_dir, data_dir, out_dir = Path(model_dir), Path(data_dir), Path(out_dir)
-    options = resolve_settings(settings)
-    configure_torch(options["num_threads"])
-    trained = load_trained(model_dir)
+    configure_torch(options.num_threads)
+    trained = load_trained(config_path, weights_path)
     config = trained.config
     name = config["name"]
+    key = f"models.{config['model']}"
     if not isinstance(trained.model, nn.Module):
-        raise ConfigError(f"models.{config.get('model', name)}.family",
-                          f"only torch models can be pruned, model '{name}' is a '{config['family']}'")
-    metric = options["metric"] or TASK_METRICS[trained.objective.task]
-    splits = sorted({"train", "val", options["eval_split"]})
-    readers = {split: SplitReader(data_dir, split, config["inputs"], config["training"]["max_jets_in_memory"],
-                                  view=trained.view, view_key=f"models.{config.get('model', name)}")
-               for split in splits}
+        raise ConfigError(f"{key}.family", f"only torch models can be pruned, model '{name}' is a '{config['family']}'")
+    metric = options.metric or TASK_METRICS[trained.objective.task]
+    readers = {split: SplitReader({rep: prepared[split][rep] for rep in config["inputs"]}, split,
+                                  config["training"]["max_jets_in_memory"], view=trained.view, view_key=key)
+               for split in sorted({"train", "val", options.eval_split})}
     dense = copy.deepcopy(trained.model)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out.plots.mkdir(parents=True, exist_ok=True)
     recorded: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix=".fine_tune_", dir=out_dir) as scratch:
+    with tempfile.TemporaryDirectory(prefix=".fine_tune_", dir=out.plots.parent) as scratch:
         table, pruned = prune_trained(trained, readers, options, metric, Path(scratch), recorded)
     for row in table:
         log.info("%s: sparsity %.4f (target %.2f): %s %.5f, %d of %d parameters non-zero", name, row.sparsity,
                  row.target_sparsity, metric, row.metric, row.n_nonzero, row.n_parameters)
     pruned = pruned.cpu().eval()
-    with atomic_output(out_dir / "model_pruned.pt") as tmp:
+    with atomic_output(out.weights) as tmp:
         save_torch(pruned.state_dict(), tmp)
 
-    n_inputs = max(ONNX_CHECK_JETS, *options["latency_batches"])
-    batch = next(readers[options["eval_split"]].batches(list(pruned.input_keys), n_inputs, max_rows=n_inputs))
+    n_inputs = max(ONNX_CHECK_JETS, *options.latency_batches)
+    batch = next(readers[options.eval_split].batches(list(pruned.input_keys), n_inputs, max_rows=n_inputs))
     inputs = {key: batch[key].astype(np.float32) for key in pruned.input_keys}
-    difference = export_checked(pruned, inputs, out_dir / "model.onnx", name, options)
+    difference = export_checked(pruned, inputs, out.onnx, name, options)
 
-    timing = Timing(options["latency_warmup"], options["latency_repeats"], options["latency_budget_s"])
-    backends = [Backend("torch_dense", dense), Backend("torch_pruned", pruned),
-                Backend("onnxruntime", pruned, out_dir / "model.onnx")]
-    latency = latency_table(name, backends, inputs, batch_sizes=options["latency_batches"], timing=timing)
-    with atomic_output(out_dir / "latency.csv") as tmp:
+    timing = Timing(options.latency_warmup, options.latency_repeats, options.latency_budget_s)
+    backends = [
+        Backend("torch_dense", dense),
+        Backend("torch_pruned", pruned),
+        Backend("onnxruntime", pruned, out.onnx),
+    ]
+    latency = latency_table(name, backends, inputs, batch_sizes=options.latency_batches, timing=timing)
+    with atomic_output(out.latency) as tmp:
         latency.to_csv(tmp, index=False)
     classes = list(config["classes"])
     steps = [{**row.as_dict(), **class_aucs(metrics, classes)} for row, metrics in zip(table, recorded)]
-    with atomic_output(out_dir / "pruning.csv") as tmp:
+    with atomic_output(out.table) as tmp:
         pd.DataFrame(steps).to_csv(tmp, index=False)
     if trained.objective.task == "classification" and len(classes) > 2:
-        plot_class_metric_vs_sparsity(pd.DataFrame(steps), classes, out_dir / "auc_per_class", model=name)
+        plot_class_metric_vs_sparsity(pd.DataFrame(steps), classes, out.plots / "auc_per_class", model=name)
     write_json({"model": name, "family": config["family"], "task": trained.objective.task, "metric": metric,
-                "eval_split": options["eval_split"], "steps": steps, "onnx_max_abs_diff": difference,
-                "settings": options}, out_dir / "pruning.json")
+                "eval_split": options.eval_split, "steps": steps, "onnx_max_abs_diff": difference,
+                "settings": options.as_dict()}, out.summary)
     log.info("%s: ONNX max |diff| %.3g; latency\n%s", name, difference, latency.to_string(index=False))

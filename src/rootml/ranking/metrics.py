@@ -1,4 +1,5 @@
-"""Weighted performance metrics of a model's scores, one set per task, for permutation importance."""
+"""Weighted performance metrics of a model's scores, one set per task, for permutation importance; computed by
+rootml.metrics."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import log_loss, roc_auc_score
+
+from rootml.metrics.binary import auc
+from rootml.metrics.multiclass import cross_entropy, macro_auc
+from rootml.metrics.regression import mse
 
 MetricFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
 
@@ -25,31 +29,15 @@ class Metric:
         return "drop" if self.higher_is_better else "increase"
 
 
-def cross_entropy(labels: np.ndarray, probabilities: np.ndarray, weights: np.ndarray) -> float:
-    """Weighted mean cross entropy of class probabilities (n, n_classes) for integer labels."""
-    return float(log_loss(labels, probabilities, sample_weight=weights, labels=np.arange(probabilities.shape[1])))
+def prediction_mse(target: np.ndarray, prediction: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted mean squared error of a regression's predictions."""
+    return mse(np.asarray(prediction, np.float64) - target, weights)
 
 
-def macro_auc(labels: np.ndarray, probabilities: np.ndarray, weights: np.ndarray) -> float:
-    """Weighted one-vs-rest ROC AUC averaged over the classes present (NaN when fewer than two are)."""
-    # per class by hand: sklearn's multi-class roc_auc_score takes no class absent from `labels`
-    aucs = [roc_auc_score(labels == c, probabilities[:, c], sample_weight=weights)
-            for c in range(probabilities.shape[1]) if 0 < np.count_nonzero(labels == c) < len(labels)]
-    return float(np.mean(aucs)) if aucs else float("nan")
-
-
-def weighted_mse(target: np.ndarray, prediction: np.ndarray, weights: np.ndarray) -> float:
-    """Weighted mean squared error of a regression."""
-    return float(np.average(np.square(np.asarray(prediction, np.float64) - target), weights=weights))
-
-
-def signal_auc(is_signal: np.ndarray, score: np.ndarray, weights: np.ndarray) -> float:
-    """Weighted ROC AUC of an anomaly score for signal (True) against background jets."""
-    return float(roc_auc_score(is_signal, score, sample_weight=weights))
-
-
+# truth, scores and weights per task: labels and class probabilities (cross entropy, one-vs-rest AUC averaged over
+# the classes present); the regression target and prediction; signal flags and the anomaly score (AUC)
 TASK_METRICS: dict[str, tuple[Metric, ...]] = {
     "classification": (Metric("loss", cross_entropy, False), Metric("auc", macro_auc, True)),
-    "regression": (Metric("mse", weighted_mse, False),),
-    "anomaly": (Metric("auc", signal_auc, True),),
+    "regression": (Metric("mse", prediction_mse, False),),
+    "anomaly": (Metric("auc", auc, True),),
 }

@@ -20,40 +20,30 @@ import xgboost as xgb
 from rootml.atomic import atomic_output
 from rootml.errors import ConfigError
 from rootml.plotting.ranking import (
-    plot_importance_panels, plot_ranking_comparison, plot_selection_curves, plot_shap_bar, plot_shap_beeswarm,
+    plot_importance_panels,
+    plot_ranking_comparison,
+    plot_selection_curves,
+    plot_shap_bar,
+    plot_shap_beeswarm,
     plot_shap_waterfall,
 )
 from rootml.ranking.compare import compare_rankings, method_importances
 from rootml.ranking.metrics import TASK_METRICS
 from rootml.ranking.permutation import permutation_importance
 from rootml.ranking.selection import SELECTION_METRICS, retrainer, selection_curve
+from rootml.ranking.settings import RankingSettings
 from rootml.ranking.shap_values import OutputOf, shap_importance, torch_shap, tree_shap
 from rootml.ranking.xgb import IMPORTANCE_TYPES, xgb_importance
 from rootml.seeds import derive_seed
-from rootml.training import TrainedModel, load_trained
-from rootml.training.data import SplitReader, attr_list
+from rootml.training.data import Prepared, SplitReader, attr_list
 from rootml.training.device import configure_torch
+from rootml.training.load import TrainedModel, load_trained
 from rootml.training.objectives import Anomaly, Classification, Regression
 from rootml.training.records import write_json
 
 log = logging.getLogger(__name__)
 
 METHODS: tuple[str, ...] = ("xgb", "permutation", "shap", "selection")
-# The `ranking` config block and its defaults (config/schema.yaml documents each key).
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "methods": list(METHODS),
-    "max_jets": 20_000,
-    "n_repeats": 5,
-    "n_shap": 1000,
-    "n_background": 200,
-    "shap_explainer": "gradient",
-    "shap_samples": 200,
-    "n_waterfall": 3,
-    "selection_by": None,
-    "selection_k_max": None,
-    "selection_max_jets": 50_000,
-    "num_threads": None,
-}
 METRIC_LABELS = {"loss": "cross entropy", "auc": "AUC", "mse": "MSE", "resolution": "resolution"}
 N_TOP = 5  # features listed per method in ranking.json
 
@@ -67,21 +57,32 @@ class FeatureAxis:
     mask_key: str | None = None
 
 
-def resolve_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """`settings` over DEFAULT_SETTINGS; ConfigError names ranking.<key> for an unknown key or method."""
-    unknown = sorted(set(settings) - set(DEFAULT_SETTINGS))
-    if unknown:
-        raise ConfigError(f"ranking.{unknown[0]}", f"unknown ranking setting; known: {sorted(DEFAULT_SETTINGS)}")
-    resolved = {**DEFAULT_SETTINGS, **settings}
-    bad = [method for method in resolved["methods"] if method not in METHODS]
+def check_settings(settings: RankingSettings) -> None:
+    """ConfigError naming ranking.<key> for an unknown method or an unknown `selection_by` ranking."""
+    bad = [method for method in settings.methods if method not in METHODS]
     if bad:
         raise ConfigError("ranking.methods", f"unknown method {bad[0]!r}; known: {list(METHODS)}")
     orders = [*(f"xgb_{kind}" for kind in IMPORTANCE_TYPES),
               *dict.fromkeys(f"permutation_{m.name}" for metrics in TASK_METRICS.values() for m in metrics), "shap"]
-    if resolved["selection_by"] not in (None, *orders):
-        raise ConfigError("ranking.selection_by", f"got {resolved['selection_by']!r}; expected null (mean rank) "
+    if settings.selection_by not in (None, *orders):
+        raise ConfigError("ranking.selection_by", f"got {settings.selection_by!r}; expected null (mean rank) "
                                                   f"or one of {orders}")
-    return resolved
+
+
+@dataclass(frozen=True)
+class RankFiles:
+    """What the rank rule writes for one model (results/ranking/{model}/, docs/contracts.md); the importance
+    tables of the methods that ran ({xgb,permutation,shap}_importance.csv, selection.csv) go next to them."""
+
+    summary: Path
+    comparison: Path
+    plots: Path
+
+    @classmethod
+    def in_directory(cls, directory: str | Path) -> RankFiles:
+        """The files in `directory` (results/ranking/{model})."""
+        directory = Path(directory)
+        return cls(directory / "ranking.json", directory / "comparison.csv", directory / "plots")
 
 
 def feature_axis(trained: TrainedModel, reader: SplitReader) -> FeatureAxis:
@@ -127,16 +128,18 @@ def write_csv(table: pd.DataFrame, path: Path) -> None:
 class Ranking:
     """One rank_model run: the model, its test jets and settings, and what each method has produced."""
 
-    def __init__(self, model_dir: Path, data_dir: Path, out_dir: Path, settings: dict[str, Any]) -> None:
-        """Load the model and the first `max_jets` test jets."""
-        self.settings, self.out_dir, self.data_dir = settings, out_dir, data_dir
-        self.trained = load_trained(model_dir)
+    def __init__(self, trained: TrainedModel, prepared: Prepared, out: RankFiles, settings: RankingSettings) -> None:
+        """Take the model and read its first `max_jets` test jets."""
+        self.settings, self.prepared = settings, prepared
+        self.out_dir, self.plots = out.summary.parent, out.plots
+        self.out = out
+        self.trained = trained
         self.config = self.trained.config
         objective = self.trained.objective
-        reader = SplitReader(data_dir, "test", self.config["inputs"],
-                             max_jets_in_memory=settings["max_jets"] or np.iinfo(np.int64).max, view=self.trained.view)
+        reader = SplitReader({rep: prepared["test"][rep] for rep in self.config["inputs"]}, "test",
+                             max_jets_in_memory=settings.max_jets or np.iinfo(np.int64).max, view=self.trained.view)
         self.axis = feature_axis(self.trained, reader)
-        rows = reader.n_rows if settings["max_jets"] is None else min(settings["max_jets"], reader.n_rows)
+        rows = reader.n_rows if settings.max_jets is None else min(settings.max_jets, reader.n_rows)
         keys = [*self.trained.input_keys, "weight", *([objective.target_key] if objective.target_key else [])]
         self.batch = next(reader.batches(keys, rows, max_rows=rows))
         self.inputs = {key: self.batch[key] for key in self.trained.input_keys}
@@ -145,7 +148,7 @@ class Ranking:
         self.summary: dict[str, Any] = {
             "model": self.config["name"], "family": self.config["family"], "task": objective.task,
             "n_jets": rows, "feature_key": self.axis.key, "features": self.axis.names, "methods": [],
-            "skipped": {}, "seconds": {}, "settings": settings,
+            "skipped": {}, "seconds": {}, "settings": settings.as_dict(),
         }
 
     def run(self, method: str) -> None:
@@ -178,25 +181,25 @@ class Ranking:
         self.tables["xgb"] = table
         write_csv(table, self.out_dir / "xgb_importance.csv")
         plot_importance_panels(table, {kind: f"XGBoost {kind.replace('_', ' ')}" for kind in IMPORTANCE_TYPES},
-                               self.out_dir / "plots" / "xgb_importance", title=f"Model {self.config['name']}")
+                               self.plots / "xgb_importance", title=f"Model {self.config['name']}")
 
     def permutation(self) -> None:
         """Loss increase and AUC drop (or the task's metrics) when each feature is shuffled between jets."""
         table, baseline = permutation_importance(
             self.trained.predict, self.inputs, truth_of(self.trained, self.batch), self.batch["weight"], self.metrics,
             key=self.axis.key, feature_names=self.axis.names, mask_key=self.axis.mask_key,
-            n_repeats=self.settings["n_repeats"], seed=derive_seed(self.config["seed"], "rank", "permutation"))
+            n_repeats=self.settings.n_repeats, seed=derive_seed(self.config["seed"], "rank", "permutation"))
         self.tables["permutation"] = table
         self.summary["baseline"] = baseline
         write_csv(table, self.out_dir / "permutation_importance.csv")
         columns = {f"{m.name}_{m.degradation}_mean": f"{METRIC_LABELS[m.name]} {m.degradation}" for m in self.metrics}
-        plot_importance_panels(table, columns, self.out_dir / "plots" / "permutation_importance",
+        plot_importance_panels(table, columns, self.plots / "permutation_importance",
                                errors={column: column.replace("_mean", "_std") for column in columns},
-                               title=f"Model {self.config['name']}, {self.settings['n_repeats']} shuffles per feature")
+                               title=f"Model {self.config['name']}, {self.settings.n_repeats} shuffles per feature")
 
     def shap(self) -> None:
         """SHAP values of the first n_shap test jets, their mean |SHAP| table and shap's plots."""
-        data = self.inputs["highlevel"][: self.settings["n_shap"]]
+        data = self.inputs["highlevel"][: self.settings.n_shap]
         model = self.trained.model
         if isinstance(model, xgb.Booster):
             # a binary or regression booster has one margin, a multi-class one a margin per class
@@ -205,10 +208,10 @@ class Ranking:
         else:
             objective = self.trained.objective
             wrapped = OutputOf(model, lambda module, x: objective.forward(module, [x]))
-            background = self.inputs["highlevel"][-self.settings["n_background"]:]
+            background = self.inputs["highlevel"][-self.settings.n_background:]
             explanation = torch_shap(
                 wrapped, data, background, self.axis.names, output_names(self.trained, objective.n_outputs),
-                explainer=self.settings["shap_explainer"], n_samples=self.settings["shap_samples"],
+                explainer=self.settings.shap_explainer, n_samples=self.settings.shap_samples,
                 seed=derive_seed(self.config["seed"], "rank", "shap"))
         table = shap_importance(explanation)
         self.tables["shap"] = table
@@ -217,14 +220,14 @@ class Ranking:
 
     def plot_shap(self, explanation: shap.Explanation) -> None:
         """Bar plot of all outputs, a beeswarm per output and waterfalls of the first n_waterfall jets."""
-        plots = self.out_dir / "plots"
+        plots = self.plots
         names = list(explanation.output_names)
         per_output = {name: explanation[:, :, k] for k, name in enumerate(names)}
         plot_shap_bar(per_output, plots / "shap_bar")
         for name, values in per_output.items():
             plot_shap_beeswarm(values, plots / f"shap_beeswarm_{name}", title=f"SHAP values of output '{name}'")
         classes = self.config["classes"]
-        for jet in range(min(self.settings["n_waterfall"], len(explanation.values))):
+        for jet in range(min(self.settings.n_waterfall, len(explanation.values))):
             label = int(self.batch["label"][jet])
             output = names.index(classes[label]) if classes[label] in names else 0
             plot_shap_waterfall(explanation[jet, :, output], plots / f"shap_waterfall_jet{jet}",
@@ -232,7 +235,7 @@ class Ranking:
 
     def selection(self) -> None:
         """Retrain on the top-k features (ordered by selection_by, default the mean rank) for k = 1..k_max."""
-        by = self.settings["selection_by"]
+        by = self.settings.selection_by
         comparison = self.tables["comparison"]
         if by is None:
             ranking = list(comparison.index)
@@ -243,14 +246,14 @@ class Ranking:
             raise ConfigError("ranking.selection_by", f"got {by!r}; the methods run for this model: {methods}")
         metric = SELECTION_METRICS[self.trained.objective.task]
         with tempfile.TemporaryDirectory(dir=self.out_dir, prefix=".selection-") as work_dir:
-            score = retrainer(self.config, self.data_dir, Path(work_dir), max_jets=self.settings["selection_max_jets"],
-                              device=self.trained.device, num_threads=self.settings["num_threads"])
-            curve = selection_curve(score, ranking, self.settings["selection_k_max"])
+            score = retrainer(self.config, self.prepared, Path(work_dir), max_jets=self.settings.selection_max_jets,
+                              device=self.trained.device, num_threads=self.settings.num_threads)
+            curve = selection_curve(score, ranking, self.settings.selection_k_max)
         curve.insert(2, "metric_name", metric)
         self.tables["selection"] = curve
         with atomic_output(self.out_dir / "selection.csv") as tmp:
             curve.to_csv(tmp, index=False)
-        plot_selection_curves({self.config["name"]: curve}, self.out_dir / "plots" / "selection",
+        plot_selection_curves({self.config["name"]: curve}, self.plots / "selection",
                               metric_label=f"Test {METRIC_LABELS[metric]}")
 
     def importances(self) -> dict[str, pd.Series]:
@@ -262,30 +265,30 @@ class Ranking:
         """comparison.csv and its plot; the top features of each method into the summary."""
         importances = self.importances()
         if not importances:
-            raise ConfigError("ranking.methods", f"no ranking method among {self.settings['methods']} applies to "
+            raise ConfigError("ranking.methods", f"no ranking method among {self.settings.methods} applies to "
                                                  f"model {self.config['name']}: {self.summary['skipped']}")
         table = compare_rankings(importances)
         self.tables["comparison"] = table
-        write_csv(table, self.out_dir / "comparison.csv")
-        plot_ranking_comparison(table, self.out_dir / "plots" / "comparison")
+        write_csv(table, self.out.comparison)
+        plot_ranking_comparison(table, self.plots / "comparison")
         self.summary["top_features"] = {
             method: list(series.sort_values(ascending=False, kind="stable").index[:N_TOP])
             for method, series in importances.items()}
         self.summary["mean_rank_order"] = list(table.index)
 
 
-def rank_model(model_dir: Path, data_dir: Path, out_dir: Path, settings: Mapping[str, Any]) -> None:
-    """Rank the input features of the model in `model_dir` on data_dir/test/*.h5, writing into `out_dir`:
-    {xgb,permutation,shap}_importance.csv (as applicable), comparison.csv, selection.csv, plots/ and ranking.json."""
-    resolved = resolve_settings(settings)
-    configure_torch(resolved["num_threads"])
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    ranking = Ranking(Path(model_dir), Path(data_dir), out_dir, resolved)
+def rank_model(config_path: str | Path, weights_path: str | Path, prepared: Prepared, out: RankFiles,
+               settings: RankingSettings) -> None:
+    """Rank the input features of a trained model (its config and weights) on its prepared test split (and, for the
+    selection curve, retrain on every split): write `out` and the tables of the methods that ran next to it."""
+    check_settings(settings)
+    configure_torch(settings.num_threads)
+    out.plots.mkdir(parents=True, exist_ok=True)
+    ranking = Ranking(load_trained(config_path, weights_path), prepared, out, settings)
     for method in ("xgb", "permutation", "shap"):
-        if method in resolved["methods"]:
+        if method in settings.methods:
             ranking.run(method)
     ranking.compare()
-    if "selection" in resolved["methods"]:
+    if "selection" in settings.methods:
         ranking.run("selection")
-    write_json(ranking.summary, out_dir / "ranking.json")
+    write_json(ranking.summary, out.summary)

@@ -1,4 +1,4 @@
-"""Batches from the prepared HDF5 files of one split (data/prepared/{split}/{representation}.h5).
+"""Batches from the prepared HDF5 files of one split (data/prepared/{split}/{representation}.h5, docs/contracts.md).
 
 All files of a split hold the same jets in the same row order, so the datasets of several representations
 are combined row by row. A split of at most `max_jets_in_memory` jets is read once and kept in memory;
@@ -20,6 +20,7 @@ import numpy as np
 from rootml.errors import InputError
 from rootml.training.view import PARTICLE_KEYS, InputView
 
+Prepared = Mapping[str, Mapping[str, str | Path]]  # split -> representation -> prepared file of a job
 META_KEYS: tuple[str, ...] = ("label", "weight", "event_id")
 INPUT_KEYS: tuple[str, ...] = ("highlevel", "features", "points", "vectors", "mask", "image")
 TARGET_BLOCK_ROWS = 1024  # rows per read when the chunks are smaller: few, large, contiguous reads
@@ -50,24 +51,25 @@ class SplitReader:
     """Reads batches of named datasets from the prepared files of one split, as a model's InputView sees them."""
 
     def __init__(
-        self, data_dir: str | Path, split: str, representations: Sequence[str], max_jets_in_memory: int, *,
+        self, files: Mapping[str, str | Path], split: str, max_jets_in_memory: int, *,
         view: InputView | None = None, view_key: str = "models",
     ) -> None:
-        """Open `data_dir/split/{representation}.h5` for each representation and check they agree.
+        """Open the prepared file of each representation of `split` (files: representation -> path, as
+        data/prepared/{split}/{representation}.h5) and check they agree.
 
         view restricts the particles and high-level features read (config key `view_key` in its errors).
         """
-        if not representations:
+        if not files:
             raise ValueError("at least one representation is needed")
         self.split = split
         self.max_jets_in_memory = max_jets_in_memory
         self.view = view or InputView()
         self._columns: np.ndarray | None = None
-        self.paths = [Path(data_dir) / split / f"{rep}.h5" for rep in representations]
+        self.paths = [Path(path) for path in files.values()]
         self.datasets: dict[str, DatasetInfo] = {}
         self.feature_names: dict[str, list[str]] = {}
         self.classes: list[str] = []
-        for rep, path in zip(representations, self.paths):
+        for rep, path in zip(files, self.paths):
             self._scan(rep, path)
         self.n_rows = self.datasets["label"].shape[0]
         self._cache: dict[str, np.ndarray] = {}

@@ -1,4 +1,4 @@
-"""Loading a trained-model directory (results/models/{name}/) for ranking, pruning and evaluation."""
+"""Loading a trained model (results/models/{name}/: its config and weights) for ranking and pruning."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import torch
 import xgboost as xgb
 from torch import nn
 
+from rootml.config import ModelRun
 from rootml.errors import InputError
-from rootml.models import build_model
+from rootml.models.registry import build_model
 from rootml.training import bdt
 from rootml.training.data import to_model_layout
 from rootml.training.device import ComputeDevice, select_device
@@ -28,7 +29,7 @@ PREDICT_BATCH = 4096
 def objective_of(model_config: Mapping[str, Any]) -> Objective:
     """The objective a model was trained with, from its model_config.json."""
     scale = model_config.get("target_scale")
-    return make_objective(model_config, model_config["classes"], None, f"models.{model_config['name']}",
+    return make_objective(ModelRun.from_dict(model_config), model_config["classes"],
                           None if scale is None else (scale["mean"], scale["std"]))
 
 
@@ -78,24 +79,24 @@ class TrainedModel:
         return self.objective.scores(np.concatenate(outputs))
 
 
-def load_trained(model_dir: str | Path, device: ComputeDevice | None = None) -> TrainedModel:
-    """Rebuild the model of a trained-model directory with its best weights (on `device`, default: select_device)."""
-    model_dir = Path(model_dir)
-    config_path = model_dir / "model_config.json"
+def load_trained(config_path: str | Path, weights_path: str | Path,
+                 device: ComputeDevice | None = None) -> TrainedModel:
+    """Rebuild a trained model from its model_config.json and best weights (on `device`, default: select_device)."""
+    config_path, weights_path = Path(config_path), Path(weights_path)
     if not config_path.is_file():
-        raise InputError("not a trained-model directory (model_config.json missing)", file=str(model_dir))
+        raise InputError("model_config.json of the trained model not found", file=str(config_path))
     config = json.loads(config_path.read_text())
     objective = objective_of(config)
     device = device or select_device()
     if config["family"] == "bdt":
-        booster = bdt.load_booster(model_dir / "model.json")
+        booster = bdt.load_booster(weights_path)
         return TrainedModel(config, booster, objective, device, bdt.booster_forward(booster, objective))
     model = build_model(config["family"], config["input_dims"], config["n_outputs"], seed=config["seed"],
                         config_key=f"models.{config['name']}.hparams", **config["hparams"])
     try:
-        state = torch.load(model_dir / "model.pt", map_location="cpu", weights_only=True)
+        state = torch.load(weights_path, map_location="cpu", weights_only=True)
     except OSError as err:
-        raise InputError(f"cannot read the weights: {err}", file=str(model_dir / "model.pt")) from err
+        raise InputError(f"cannot read the weights: {err}", file=str(weights_path)) from err
     model.load_state_dict(state)
     model.to(device.device).eval()
     return TrainedModel(config, model, objective, device, torch_forward(model, objective, device))

@@ -12,21 +12,19 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.special import log_softmax, softmax
-from sklearn.metrics import roc_auc_score
+from scipy.special import softmax
 from torch import nn
 
+from rootml.config import ModelRun
 from rootml.errors import ConfigError
+from rootml.metrics.binary import auc
+from rootml.metrics.multiclass import accuracy, class_aucs, cross_entropy, macro_mean
+from rootml.metrics.regression import residual_stats
 
-TASKS: tuple[str, ...] = ("classification", "regression", "anomaly")
-REGRESSION_LOSSES: tuple[str, ...] = ("mse", "gaussian")
 
-
-def auc_or_none(is_positive: np.ndarray, score: np.ndarray) -> float | None:
-    """ROC AUC of `score` for positives vs the rest; None when one of the two is absent."""
-    if is_positive.all() or not is_positive.any():
-        return None
-    return float(roc_auc_score(is_positive, score))
+def defined_or_none(value: float) -> float | None:
+    """The metric, or None (null in metrics.json) where it is undefined (NaN)."""
+    return None if np.isnan(value) else value
 
 
 @dataclass(frozen=True)
@@ -76,13 +74,11 @@ class Classification:
         """auc (macro one-vs-rest), auc_{class}, accuracy and mean cross entropy, unweighted."""
         labels = meta["label"]
         probabilities = self.scores(outputs)
-        # per-class AUCs by hand: sklearn's multi-class roc_auc_score fails when a class is missing from `labels`
-        per_class = {f"auc_{name}": auc_or_none(labels == i, probabilities[:, i])
-                     for i, name in enumerate(self.classes)}
-        defined = [value for value in per_class.values() if value is not None]
-        loss = -log_softmax(outputs.astype(np.float64), axis=1)[np.arange(len(labels)), labels]
-        return {"auc": float(np.mean(defined)) if defined else None, **per_class,
-                "accuracy": float(np.mean(probabilities.argmax(axis=1) == labels)), "loss": float(loss.mean())}
+        aucs = class_aucs(labels, probabilities)
+        return {"auc": defined_or_none(macro_mean(aucs)),
+                **{f"auc_{name}": defined_or_none(value) for name, value in zip(self.classes, aucs)},
+                "accuracy": accuracy(labels, probabilities),
+                "loss": cross_entropy(labels, outputs.astype(np.float64), from_logits=True)}
 
     def describe(self) -> dict[str, Any]:
         """Task settings for model_config.json."""
@@ -142,10 +138,8 @@ class Regression:
         return {"val_accuracy": None, "val_auc": None}
 
     def metrics(self, outputs: np.ndarray, meta: Mapping[str, np.ndarray]) -> dict[str, Any]:
-        """mse; bias = median residual; resolution = half the 16-84% range of residuals (target units)."""
-        residual = self.scores(outputs) - meta[self.target_key]
-        low, median, high = np.percentile(residual, [15.865, 50.0, 84.135])
-        return {"mse": float(np.mean(residual**2)), "bias": float(median), "resolution": float((high - low) / 2)}
+        """mse; bias = median residual; resolution = half the 15.865-84.135% quantile range (target units)."""
+        return residual_stats(self.scores(outputs) - meta[self.target_key])
 
     def describe(self) -> dict[str, Any]:
         """Task settings for model_config.json."""
@@ -191,7 +185,7 @@ class Anomaly:
     def metrics(self, outputs: np.ndarray, meta: Mapping[str, np.ndarray]) -> dict[str, Any]:
         """auc of the anomaly score, signal vs background, and the mean background reconstruction error."""
         background = np.isin(meta["label"], self.train_labels)
-        return {"auc": auc_or_none(~background, outputs), "loss": float(outputs[background].mean())}
+        return {"auc": defined_or_none(auc(~background, outputs)), "loss": float(outputs[background].mean())}
 
     def describe(self) -> dict[str, Any]:
         """Task settings for model_config.json."""
@@ -201,34 +195,28 @@ class Anomaly:
 Objective = Classification | Regression | Anomaly
 
 
-def make_objective(
-    entry: Mapping[str, Any], classes: Sequence[str], class_weights: Sequence[float] | None, key: str,
-    target_scale: tuple[float, float] | None = None,
-) -> Objective:
-    """The objective of a model entry (config key `key`); regression needs the target's (mean, std)."""
-    task = entry.get("task", "classification")
+def make_objective(run: ModelRun, classes: Sequence[str],
+                   target_scale: tuple[float, float] | None = None) -> Objective:
+    """The objective of a training run (task, target, background, class weights); a regression needs the target's
+    (mean, std) over the training jets."""
     classes = list(classes)
-    if task not in TASKS:
-        raise ConfigError(f"{key}.task", f"got {task!r}, expected one of {list(TASKS)}")
-    if (task == "anomaly") != (entry["family"] == "autoencoder"):
-        raise ConfigError(f"{key}.task", "task 'anomaly' goes with family 'autoencoder', and only with it")
-    if task == "regression":
-        if "target" not in entry:
-            raise ConfigError(f"{key}.target", "a regression needs a target (an observer such as jet_mass)")
-        loss = entry.get("loss", "mse")
-        if loss not in REGRESSION_LOSSES:
-            raise ConfigError(f"{key}.loss", f"got {loss!r}, expected one of {list(REGRESSION_LOSSES)}")
+    if (run.task == "anomaly") != (run.family == "autoencoder"):
+        raise ConfigError(f"{run.key}.task", "task 'anomaly' goes with family 'autoencoder', and only with it")
+    if run.task == "regression":
+        if run.target is None:
+            raise ConfigError(f"{run.key}.target", "a regression needs a target (an observer such as jet_mass)")
         if target_scale is None:
             raise ValueError("a regression objective needs the target's mean and std")
-        return Regression(entry["target"], float(target_scale[0]), float(target_scale[1]), loss)
-    if task == "anomaly":
-        background = list(entry.get("background", []))
+        return Regression(run.target, float(target_scale[0]), float(target_scale[1]), run.loss)
+    if run.task == "anomaly":
+        background = list(run.background or [])
         unknown = [name for name in background if name not in classes]
         if not background or unknown or set(background) == set(classes):
-            raise ConfigError(f"{key}.background",
+            raise ConfigError(f"{run.key}.background",
                               f"must name some but not all of the classes {classes}, got {background}")
         return Anomaly(classes, background)
+    class_weights = run.training.class_weights
     if class_weights is not None and len(class_weights) != len(classes):
-        raise ConfigError(f"{key}.training.class_weights",
+        raise ConfigError(f"{run.key}.training.class_weights",
                           f"needs one weight per class ({len(classes)}: {classes}), got {len(class_weights)}")
     return Classification(classes, None if class_weights is None else [float(w) for w in class_weights])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,6 +10,7 @@ import pandas as pd
 
 from rootml.atomic import atomic_output
 from rootml.training.data import SplitReader
+from rootml.training.files import ModelFiles
 from rootml.training.inference import Collected, Forward, collect
 from rootml.training.objectives import Objective
 from rootml.training.records import write_json
@@ -28,7 +28,7 @@ def prediction_frame(collected: Collected, objective: Objective, observers: Sequ
 
 def write_predictions(
     forward: Forward, objective: Objective, readers: Mapping[str, SplitReader], input_keys: Sequence[str],
-    batch_size: int, out_dir: Path,
+    batch_size: int, files: ModelFiles,
 ) -> dict[str, Any]:
     """Predict the test split and the first jets of the train split, write them and the test metrics; return these."""
     metrics: dict[str, Any] = {}
@@ -37,9 +37,9 @@ def write_predictions(
         meta_keys = list(dict.fromkeys([*BOOKKEEPING, *reader.observers,
                                         *([objective.target_key] if objective.target_key else [])]))
         collected = collect(forward, reader, input_keys, meta_keys, batch_size, max_rows=max_rows)
-        with atomic_output(out_dir / f"predictions_{split}.parquet") as tmp:
+        with atomic_output(files.predictions_test if split == "test" else files.predictions_train) as tmp:
             prediction_frame(collected, objective, reader.observers).to_parquet(tmp, index=False)
         if split == "test":
             metrics = objective.metrics(collected.outputs, collected.meta)
-    write_json(metrics, out_dir / "metrics.json")
+    write_json(metrics, files.metrics)
     return metrics

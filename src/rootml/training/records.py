@@ -21,10 +21,10 @@ def write_json(data: Mapping[str, Any] | Sequence[Any], path: Path) -> None:
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
-def write_history(history: Sequence[Mapping[str, Any]], out_dir: Path) -> None:
-    """history.json and history.csv: one row per epoch (or boosting round) with HISTORY_COLUMNS."""
-    write_json([dict(row) for row in history], out_dir / "history.json")
-    with atomic_output(out_dir / "history.csv") as tmp:
+def write_history(history: Sequence[Mapping[str, Any]], json_path: Path, csv_path: Path) -> None:
+    """The history as JSON and CSV: one row per epoch (or boosting round) with HISTORY_COLUMNS."""
+    write_json([dict(row) for row in history], json_path)
+    with atomic_output(csv_path) as tmp:
         pd.DataFrame(list(history), columns=list(HISTORY_COLUMNS)).to_csv(tmp, index=False)
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from torch.optim import Optimizer
-from torch.optim import lr_scheduler
+from torch.optim import Optimizer, lr_scheduler
 
 WARMUP_START = 0.01  # warm-up starts at this fraction of the learning rate
 STEP_GAMMA = 0.1  # schedule 'step': the learning rate drops tenfold ...

@@ -4,9 +4,8 @@ early stopping on the validation loss, best-epoch weights, a checkpoint after ev
 
 from __future__ import annotations
 
-import random
-
 import logging
+import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass

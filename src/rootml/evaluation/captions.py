@@ -1,22 +1,17 @@
-"""Names of the evaluation outputs, light enough for the Snakefile to import: the figure stems with their captions,
-and the suffix that names a signal efficiency in metric columns and figure names."""
+"""Captions of the evaluation figures by figure stem, light enough for the Snakefile to import (no numpy,
+matplotlib, scipy or scikit-learn)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-DEFAULT_EFFICIENCIES: tuple[float, ...] = (0.3, 0.5)
-
-
-def percent(efficiency: float) -> str:
-    """Name suffix of a signal efficiency: 0.3 -> '30'."""
-    return f"{100 * efficiency:g}"
+from rootml.metrics.names import percent
 
 
 def expected_figures(
     models: Mapping[str, Mapping[str, Any]], signal: Sequence[str], background: Sequence[str],
-    efficiencies: Sequence[float] = DEFAULT_EFFICIENCIES, reference: str | None = None,
+    efficiencies: Sequence[float], reference: str | None = None,
     sculpting_observable: str = "jet_mass", classes: Sequence[str] = (),
 ) -> dict[str, str]:
     """Figure stem (under figures/, no suffix) -> caption, for models given as name -> config entry (family, task,
@@ -33,8 +28,8 @@ def expected_figures(
         for efficiency in efficiencies:
             figures[f"sculpting_eff{percent(efficiency)}"] = (
                 f"Background ({', '.join(background)}) {sculpting_observable} distribution (unit area) before and "
-                f"after each classifier's cut at {percent(efficiency)}% signal efficiency, jets beyond the axis in the edge "
-                "bins; legend: Jensen-Shannon divergence to the inclusive distribution.")
+                f"after each classifier's cut at {percent(efficiency)}% signal efficiency, jets beyond the axis in the "
+                "edge bins; legend: Jensen-Shannon divergence to the inclusive distribution.")
     for name, entry in models.items():
         task = entry.get("task", "classification")
         if task == "classification":

@@ -14,8 +14,8 @@ import awkward as ak
 import numpy as np
 import vector
 
-from rootml.columns import particle_flags
 from rootml.ingest.writer import write_parquet
+from rootml.particle_types import particle_flags
 from rootml.seeds import stable_event_ids
 
 # (pid, charge) of the particle species drawn, with their probabilities: pions, photons, neutral hadrons, leptons

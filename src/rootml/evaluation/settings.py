@@ -1,0 +1,36 @@
+"""The evaluation settings (the config's `evaluate` block), with the signal and background defaults of the run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from rootml.settings import Settings, resolve_block
+
+
+@dataclass(frozen=True)
+class EvaluateSettings(Settings):
+    """Signal and background classes, working points, uncertainties and sculpting options (config/schema.yaml)."""
+
+    BLOCK = "evaluate"
+
+    signal: list[str]
+    background: list[str]
+    efficiencies: list[float]
+    reference_model: str | None
+    weighted: bool
+    n_bootstrap: int
+    sculpting: dict[str, Any]
+
+    @classmethod
+    def for_classes(cls, block: Mapping[str, Any] | None, classes: Sequence[str]) -> EvaluateSettings:
+        """The block with the run's defaults of the two class groups: signal the last class, background the others."""
+        values = resolve_block(cls.BLOCK, block)
+        values.setdefault("signal", [classes[-1]])
+        values.setdefault("background", [name for name in classes if name not in values["signal"]])
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict (rule params)."""
+        return asdict(self)

@@ -1,0 +1,20 @@
+"""The generator settings shared by every generated sample (the config's `generate` block)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rootml.settings import Settings
+
+
+@dataclass(frozen=True)
+class GenerateSettings(Settings):
+    """Collision energy, jet radius and the jet pT/eta window (config/schema.yaml documents each key)."""
+
+    BLOCK = "generate"
+
+    sqrt_s: float
+    jet_radius: float
+    pt_min: float
+    pt_max: float
+    abs_eta_max: float

@@ -1,0 +1,121 @@
+"""What configures each model family and what it reads: its hyper-parameters and the input that sizes it.
+
+Torch- and XGBoost-free: the workflow plans its jobs (and config/models.schema.json is generated) from these
+specs alone. Each family's module (rootml.models.<family>) binds its spec to the builder of its model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rootml.models.hparams import (
+    HParam,
+    activation_param,
+    boolean,
+    choice,
+    hparams_schema,
+    int_list,
+    int_lists,
+    integer,
+    number,
+)
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    """A model family's name, its hyper-parameters, and `input_of(hparams)`: the input key that sizes the model.
+
+    The input is "highlevel" or "features" (sized by an int) or "image" (sized by (channels, H, W)).
+    """
+
+    name: str
+    hparams: Mapping[str, HParam]
+    input_of: Callable[[Mapping[str, Any]], str]
+
+
+BDT = FamilySpec("bdt", {
+    "n_estimators": integer(500, "maximum number of boosting rounds"),
+    "max_depth": integer(6, "maximum tree depth"),
+    "learning_rate": number(0.1, "shrinkage of each tree's contribution", maximum=1.0, positive=True),
+    "subsample": number(0.8, "fraction of training jets drawn for each tree", maximum=1.0, positive=True),
+    "colsample_bytree": number(1.0, "fraction of features drawn for each tree", maximum=1.0, positive=True),
+    "min_child_weight": number(1.0, "minimum summed hessian (weight) in a leaf"),
+    "reg_lambda": number(1.0, "L2 regularisation of leaf weights"),
+    "max_bin": integer(256, "histogram bins per feature (tree_method hist)", minimum=2),
+    "early_stopping_rounds": integer(20, "stop after this many rounds without improvement on eval_set (0: off)",
+                                     minimum=0),
+}, lambda hp: "highlevel")
+
+MLP = FamilySpec("mlp", {
+    "hidden": int_list([64, 64, 64], "widths of the hidden layers"),
+    "dropout": number(0.1, "dropout after each hidden layer", maximum=0.9),
+    "batchnorm": boolean(False, "BatchNorm1d after each hidden linear layer"),
+    "activation": activation_param(),
+}, lambda hp: "highlevel")
+
+CNN = FamilySpec("cnn", {
+    "channels": int_list([16, 32, 32], "output channels of each conv block (conv, [BN], activation, 2x2 max-pool)"),
+    "kernel_size": integer(3, "odd square kernel size of the convolutions ('same' padding)"),
+    "batchnorm": boolean(True, "BatchNorm2d after each convolution"),
+    "fc_params": int_list([64], "widths of the dense layers after flattening", min_items=0),
+    "dropout": number(0.1, "dropout in the dense layers", maximum=0.9),
+    "activation": activation_param(),
+}, lambda hp: "image")
+
+DEEPSETS = FamilySpec("deepsets", {
+    "phi_sizes": int_list([64, 64, 128], "per-particle network Phi widths (last = latent size)"),
+    "f_sizes": int_list([64, 64], "jet-level network F widths"),
+    "pooling": choice("sum", ["sum", "mean"], "aggregation of the per-particle latents over the real particles"),
+    "dropout": number(0.0, "dropout in the F network", maximum=0.9),
+    "activation": activation_param(),
+}, lambda hp: "features")
+
+PARTICLENET = FamilySpec("particlenet", {
+    "k": integer(7, "neighbours per particle in every EdgeConv block"),
+    "conv_params": int_lists([[32, 32, 32], [64, 64, 64]], "channels of the layers of each EdgeConv block"),
+    "fc_params": int_list([128], "widths of the dense layers after pooling", min_items=0),
+    "dropout": number(0.1, "dropout in the dense layers", maximum=0.9),
+    "use_fusion": boolean(True, "concatenate all EdgeConv outputs and mix them (1x1 conv) before pooling"),
+}, lambda hp: "features")
+
+INTERACTION_NET = FamilySpec("interaction_net", {
+    "edge_sizes": int_list([32, 32], "f_R widths on each (receiver, sender) pair (last = edge latent size)"),
+    "node_sizes": int_list([32, 32], "f_O widths on (particle, summed edge latents) (last = node latent size)"),
+    "fc_params": int_list([32], "phi_C widths on the summed node latents", min_items=0),
+    "dropout": number(0.0, "dropout in phi_C", maximum=0.9),
+    "activation": activation_param(),
+}, lambda hp: "features")
+
+TRANSFORMER = FamilySpec("transformer", {
+    "embed_dims": int_list([64, 64], "widths of the per-particle embedding (last = model width)"),
+    "num_heads": integer(4, "attention heads (must divide the model width)"),
+    "num_layers": integer(3, "particle self-attention blocks"),
+    "num_cls_layers": integer(2, "class-attention blocks (pooling: cls)"),
+    "ffn_ratio": integer(4, "feed-forward width / model width"),
+    "dropout": number(0.1, "dropout in the attention blocks and the head", maximum=0.9),
+    "pooling": choice("cls", ["cls", "mean"], "class token with class attention, or masked mean over particles"),
+    "pair_features": boolean(
+        False, "ParT interaction bias from ln kT, ln z, ln dR, ln m^2 of particle pairs; adds input 'vectors'"),
+    "pair_embed_dims": int_list([16, 16], "widths of the pair-feature embedding (pair_features: true)"),
+    "fc_params": int_list([], "widths of the dense layers of the head", min_items=0),
+    "activation": activation_param("gelu"),
+}, lambda hp: "features")
+
+AUTOENCODER = FamilySpec("autoencoder", {
+    "input": choice("highlevel", ["highlevel", "image"], "what to reconstruct: high-level features or jet images"),
+    "hidden": int_list([32, 16], "encoder widths for input: highlevel (the decoder mirrors them)"),
+    "channels": int_list([8, 16], "encoder conv channels for input: image, each followed by a 2x2 max-pool"),
+    "latent_dim": integer(4, "size of the bottleneck"),
+    "activation": activation_param(),
+}, lambda hp: hp["input"])
+
+FAMILY_SPECS: dict[str, FamilySpec] = {
+    spec.name: spec for spec in (BDT, MLP, CNN, DEEPSETS, PARTICLENET, INTERACTION_NET, TRANSFORMER, AUTOENCODER)
+}
+
+
+def family_schema(family: str) -> dict[str, Any]:
+    """JSON schema of the hyper-parameters of `family` (for config/models.schema.json)."""
+    return hparams_schema(FAMILY_SPECS[family].hparams)

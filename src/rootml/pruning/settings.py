@@ -1,0 +1,34 @@
+"""The pruning settings of every pruned model (the config's `pruning` block)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from rootml.settings import Settings
+
+
+@dataclass(frozen=True)
+class PruningSettings(Settings):
+    """Sparsity schedule, fine-tuning, ONNX checks and latency timing (config/schema.yaml documents each key)."""
+
+    BLOCK = "pruning"
+
+    sparsities: list[float]
+    module_types: list[str]
+    fine_tune_epochs: int
+    fine_tune_lr: float | None
+    metric: str | None
+    eval_split: str
+    max_eval_jets: int | None
+    onnx_atol: float
+    onnx_opset: int | None
+    latency_batches: list[int]
+    latency_warmup: int
+    latency_repeats: int
+    latency_budget_s: float
+    num_threads: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict (for pruning.json)."""
+        return asdict(self)
