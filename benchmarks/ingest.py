@@ -44,17 +44,9 @@ def jetclass_chunk(rng: np.random.Generator, n_jets: int, mean_particles: int) -
     along = jet[np.repeat(np.arange(n_jets), counts)]
     pid = rng.choice([211, -211, 22, 130, 11, -11, 13, -13, 321, -321, 2212], n)
     charge = charge_from_pid(pid)
-    part = {
-        "px": p.px,
-        "py": p.py,
-        "pz": p.pz,
-        "energy": p.E,
-        "deta": p.eta - along.eta,
-        "dphi": p.deltaphi(along),
-        "charge": charge,
-        "pid": pid,
-        **{k.removeprefix("part_"): v for k, v in particle_flags(pid, charge).items()},
-    }
+    flags = {k.removeprefix("part_"): v for k, v in particle_flags(pid, charge).items()}
+    part = {"px": p.px, "py": p.py, "pz": p.pz, "energy": p.E, "deta": p.eta - along.eta, "dphi": p.deltaphi(along),
+            "charge": charge, "pid": pid, **flags}
     label = rng.integers(0, len(CLASSES), n_jets)
     columns = {
         "jet_pt": jet.pt,

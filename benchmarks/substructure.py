@@ -2,7 +2,7 @@
 soft-drop grooming alone through fastjet's awkward interface, on the same jets in the same run.
 
 Run: .venv/bin/python benchmarks/substructure.py [--jets 3000] [--multiplicity 50] [--rounds 3]
-Jets have Poisson-many massless constituents around one axis (as in tests/test_features_substructure.py).
+Jets have Poisson-many massless constituents around one axis (tests/synthetic.py:random_jets).
 Both run alternately in rounds so that a busy machine slows both alike; prints jets/s of each and the ratio
 rootml / fjcontrib (above 1: rootml computes soft drop and four N-subjettiness values faster than fjcontrib
 grooms alone).
@@ -11,25 +11,19 @@ grooms alone).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import awkward as ak
 import fastjet
-import numpy as np
 
 from rootml.features.substructure import SOFTDROP_BETA, SOFTDROP_ZCUT, substructure_columns
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the jets of the tests
+from synthetic import random_jets  # noqa: E402
+
 R = 0.8
-
-
-def random_jets(n_jets: int, mean_multiplicity: float, seed: int) -> dict[str, ak.Array]:
-    """Jets of Poisson-many massless constituents with exponential pT, spread ~0.2 around eta = phi = 0."""
-    rng = np.random.default_rng(seed)
-    counts = rng.poisson(mean_multiplicity, n_jets) + 1
-    n = int(counts.sum())
-    pt, eta, phi = rng.exponential(10.0, n), rng.normal(0, 0.2, n), rng.normal(0, 0.2, n)
-    flat = {"px": pt * np.cos(phi), "py": pt * np.sin(phi), "pz": pt * np.sinh(eta), "energy": pt * np.cosh(eta)}
-    return {k: ak.unflatten(v, counts) for k, v in flat.items()}
 
 
 def rootml_seconds(jets: dict[str, ak.Array]) -> float:

@@ -25,7 +25,7 @@ def ingest_input(wildcards) -> str:
 
 def model_files(run: str) -> dict[str, str]:
     """The named files of a trained model run (results/models/{run}/)."""
-    return ModelFiles.in_directory(f"results/models/{run}", MODEL_RUNS[run].family).as_outputs()
+    return ModelFiles.of_family(f"results/models/{run}", MODEL_RUNS[run].family).as_outputs()
 
 
 def runs_where(test) -> list[str]:

@@ -7,7 +7,7 @@ rule train:
     input:
         unpack(train_input),
     output:
-        **ModelFiles.in_directory("results/models/{model}", "torch").as_outputs(),
+        **ModelFiles.of_family("results/models/{model}", "torch").as_outputs(),
     log:
         "logs/train/{model}.log",
     wildcard_constraints:
@@ -29,6 +29,6 @@ rule train:
 
 use rule train as train_bdt with:
     output:
-        **ModelFiles.in_directory("results/models/{model}", "bdt").as_outputs(),
+        **ModelFiles.of_family("results/models/{model}", "bdt").as_outputs(),
     wildcard_constraints:
         model=one_of(BDT_RUNS),

@@ -82,14 +82,14 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def train(name: str, entry: dict, config: dict, data_dir: Path, out_dir: Path, **kwargs) -> TrainingOutcome:
     """train_model for the entry `models.<name>` on data_dir/{split}/{representation}.h5, writing into out_dir."""
     run = model_run(name, entry, config)
-    return train_model(run, config["classes"], prepared_tree(data_dir), ModelFiles.in_directory(out_dir, run.family),
+    return train_model(run, config["classes"], prepared_tree(data_dir), ModelFiles.of_family(out_dir, run.family),
                        **kwargs)
 
 
 def model_files(model_dir: Path) -> ModelFiles:
     """The files of the trained model in `model_dir` (its family read from model_config.json)."""
     family = json.loads((model_dir / "model_config.json").read_text())["family"]
-    return ModelFiles.in_directory(model_dir, family)
+    return ModelFiles.of_family(model_dir, family)
 
 
 def load(model_dir: Path, device: ComputeDevice | None = None) -> TrainedModel:

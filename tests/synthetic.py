@@ -1,4 +1,5 @@
-"""Synthetic ingested chunks (canonical columns, as the ingest stage writes them) for tests and benchmarks.
+"""Synthetic jets for tests and benchmarks: ingested chunks (canonical columns, as the ingest stage writes them), and
+bare constituent four-momenta for the substructure features.
 
 Jets of massless particles spread around a random axis, with a class-dependent pT spectrum, width and
 multiplicity, so splits, reweighting, normalization and images have something to act on. Generating
@@ -76,3 +77,13 @@ def write_synthetic_chunk(path: str | Path, n_jets: int, label: int, seed: int, 
               for start in range(0, n_jets, rows_per_group))
     write_parquet(path, groups, metadata={"rootml.sample": f"synthetic_{label}"})
     return Path(path)
+
+
+def random_jets(n_jets: int, mean_multiplicity: float, seed: int) -> dict[str, ak.Array]:
+    """Jets of Poisson-many massless constituents with exponential pT, spread ~0.2 around eta = phi = 0."""
+    rng = np.random.default_rng(seed)
+    counts = rng.poisson(mean_multiplicity, n_jets) + 1
+    n = int(counts.sum())
+    pt, eta, phi = rng.exponential(10.0, n), rng.normal(0, 0.2, n), rng.normal(0, 0.2, n)
+    flat = {"px": pt * np.cos(phi), "py": pt * np.sin(phi), "pz": pt * np.sinh(eta), "energy": pt * np.cosh(eta)}
+    return {k: ak.unflatten(v, counts) for k, v in flat.items()}

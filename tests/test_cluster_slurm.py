@@ -28,6 +28,8 @@ import uproot
 
 from conftest import TINY
 
+pytestmark = pytest.mark.slow  # runs the real Snakemake workflow
+
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER = REPO / "tests" / "cluster"
 PACKAGES_MISSING = 3  # exit status of slurm_up.sh when slurm-wlm / munge cannot be installed

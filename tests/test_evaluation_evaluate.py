@@ -69,7 +69,7 @@ def write_model(directory: Path, config: dict, separation: float, seed: int) -> 
 
 def files(model_dirs: dict[str, Path]) -> dict[str, ResultFiles]:
     """The evaluated files of each model directory."""
-    return {name: ResultFiles.of(ModelFiles.in_directory(directory, "mlp")) for name, directory in model_dirs.items()}
+    return {name: ResultFiles.of(ModelFiles.of_family(directory, "mlp")) for name, directory in model_dirs.items()}
 
 
 def evaluate(model_dirs: dict[str, Path], out: Path, **block) -> dict:

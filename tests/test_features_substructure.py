@@ -12,6 +12,7 @@ import uproot
 import vector
 
 from rootml.features.substructure import substructure_columns
+from synthetic import random_jets
 
 R = 0.8
 
@@ -86,16 +87,6 @@ def test_soft_drop_keeps_symmetric_split_and_drops_asymmetric_one() -> None:
     cols = substructure_columns(**four_momenta([kept, dropped]), jet_radius=R)
     assert cols["jet_sdmass"][0] == pytest.approx(np.sqrt(2 * 400 * 100 * (np.cosh(0.3) - 1)), rel=1e-4)
     assert cols["jet_sdmass"][1] == pytest.approx(0.0, abs=1e-2)
-
-
-def random_jets(n_jets: int, mean_multiplicity: float, seed: int) -> dict[str, ak.Array]:
-    """Jets of Poisson-many massless constituents with exponential pT, spread ~0.2 around eta = phi = 0."""
-    rng = np.random.default_rng(seed)
-    counts = rng.poisson(mean_multiplicity, n_jets) + 1
-    n = int(counts.sum())
-    pt, eta, phi = rng.exponential(10.0, n), rng.normal(0, 0.2, n), rng.normal(0, 0.2, n)
-    flat = {"px": pt * np.cos(phi), "py": pt * np.sin(phi), "pz": pt * np.sinh(eta), "energy": pt * np.cosh(eta)}
-    return {k: ak.unflatten(v, counts) for k, v in flat.items()}
 
 
 def test_soft_drop_equals_fjcontrib_soft_drop() -> None:

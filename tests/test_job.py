@@ -72,6 +72,7 @@ def test_output_can_be_silenced(capfd: pytest.CaptureFixture[str]) -> None:
     assert "nobody" not in captured.out and "nor this" not in captured.out
 
 
+@pytest.mark.slow
 def test_a_failed_rule_leaves_its_traceback_in_the_rule_log(run_snakemake, tmp_path: Path, shared_data: Path) -> None:
     """A real Snakemake job that fails (a mapped branch the file lacks): the console names the log, and the log holds
     the traceback with the error naming branch and file."""

@@ -16,6 +16,7 @@ from rootml.config import check_config, model_runs, sample_chunks
 from rootml.errors import ConfigError
 from rootml.evaluation.captions import expected_figures
 from rootml.report import seeds_section
+from rootml.settings import validated
 
 PAPERS = ("top_landscape", "jedinet", "jet_images", "hls4ml_pruning")
 PREVIEWS = ("top_landscape", "jedinet", "hls4ml_pruning")
@@ -25,6 +26,11 @@ REPO = Path(__file__).resolve().parents[1]
 def paper(name: str) -> dict:
     """The paper config as written."""
     return yaml.safe_load((REPO / "config" / "papers" / f"{name}.yaml").read_text())
+
+
+def trainings(stdout: str) -> int:
+    """Training jobs of a dry run: torch models (rule train) and BDTs (rule train_bdt)."""
+    return sum(job_count(stdout, rule) for rule in ("train", "train_bdt") if re.search(rf"^{rule}\s", stdout, re.M))
 
 
 def overridden_keys(overlay: dict, base: dict, prefix: str = "") -> list[str]:
@@ -61,7 +67,7 @@ def test_paper_config_dry_run(run_snakemake, tmp_path: Path, name: str) -> None:
     chunks = sum(len(sample_chunks(config, sample)) for sample in config["samples"])
     assert job_count(result.stdout, "generate") == chunks
     assert chunks < sum(s["generate"]["chunks"] for s in config["samples"].values())  # laptop scale < 1
-    assert job_count(result.stdout, "train") == len(model_runs(config))
+    assert trainings(result.stdout) == len(model_runs(config))
     assert job_count(result.stdout, "summary") == 1
 
 
@@ -71,7 +77,7 @@ def test_paper_config_replaces_the_default_config(run_snakemake, tmp_path: Path)
     (tmp_path / "config" / "config.yaml").write_text((REPO / "config" / "config.yaml").read_text())
     result = run_snakemake(tmp_path, paper("jet_images"), "--dry-run")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert job_count(result.stdout, "train") == 4  # cnn, tau21, mass, mass_tau21: none of the default run's models
+    assert trainings(result.stdout) == 4  # cnn, tau21, mass, mass_tau21: none of the default run's models
     assert job_count(result.stdout, "generate") == 16
 
 
@@ -80,7 +86,7 @@ def test_preview_overlay_plans_a_smaller_run(run_snakemake, tmp_path: Path, name
     base = paper(name)
     overlay = yaml.safe_load((REPO / "config" / "papers" / "preview" / f"{name}.yaml").read_text())
     assert overridden_keys(overlay, base) == []
-    config = merged(base, overlay)
+    config = validated(merged(base, overlay))
     check_config(config)
     papers = REPO / "config" / "papers"
     files = [str(papers / f"{name}.yaml"), str(papers / "preview" / f"{name}.yaml")]
@@ -88,7 +94,7 @@ def test_preview_overlay_plans_a_smaller_run(run_snakemake, tmp_path: Path, name
     assert result.returncode == 0, result.stdout[-3000:]
     chunks = sum(len(sample_chunks(config, sample)) for sample in config["samples"])
     assert job_count(result.stdout, "generate") == chunks < sum(len(sample_chunks(base, s)) for s in base["samples"])
-    assert job_count(result.stdout, "train") == len(model_runs(base))
+    assert trainings(result.stdout) == len(model_runs(base))
 
 
 def test_scale_sets_the_generated_chunks(run_snakemake, tmp_path: Path) -> None:
@@ -114,9 +120,8 @@ def test_scale_sets_the_generated_chunks(run_snakemake, tmp_path: Path) -> None:
     ],
 )
 def test_model_views_checked_against_feature_lists(model: str, entry: dict, key: str) -> None:
-    config = paper("jet_images")
+    config = validated(paper("jet_images"))
     check_config(config)
-    config = copy.deepcopy(config)
     config["models"][model] = entry
     with pytest.raises(ConfigError) as error:
         check_config(config)
@@ -124,7 +129,7 @@ def test_model_views_checked_against_feature_lists(model: str, entry: dict, key:
 
 
 def test_per_class_roc_figure_only_with_more_than_two_classes() -> None:
-    models = paper("jedinet")["models"]
+    models = {name: run.as_dict() for name, run in model_runs(paper("jedinet")).items()}
     assert "roc_per_class" in expected_figures(models, ["t"], ["g", "q"], [0.5], classes=["g", "q", "W", "Z", "t"])
     assert "roc_per_class" not in expected_figures(models, ["t"], ["g"], [0.5], classes=["g", "t"])
 

@@ -77,11 +77,11 @@ def test_directory_contract_and_reloaded_predictions(trained: dict[str, Path], d
     entry = FAMILIES[name]
     assert config["family"] == entry["family"] and config["classes"] == CLASSES
     assert config["task"] == entry.get("task", "classification")
-    assert config["inputs"] == [REPRESENTATION.get(name, "highlevel")]
+    assert config["representations"] == [REPRESENTATION.get(name, "highlevel")]
     assert (out / ("model.json" if entry["family"] == "bdt" else "model.pt")).is_file()
     test = pd.read_parquet(out / "predictions_test.parquet")
     train = pd.read_parquet(out / "predictions_train.parquet")
-    representation = config["inputs"][0]
+    representation = config["representations"][0]
     with h5py.File(data / "test" / f"{representation}.h5") as h5:
         stored = {key: h5[key][:] for key in config["input_keys"]}
         np.testing.assert_array_equal(test["event_id"], h5["event_id"][:])

@@ -10,6 +10,8 @@ import pytest
 
 from conftest import TINY
 
+pytestmark = pytest.mark.slow  # runs the real Snakemake workflow
+
 CLASSES = TINY["classes"]
 
 

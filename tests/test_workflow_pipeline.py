@@ -18,6 +18,8 @@ from rootml.config import model_runs
 from rootml.evaluation.captions import expected_figures
 from rootml.settings import validated
 
+pytestmark = pytest.mark.slow  # runs the real Snakemake workflow
+
 
 def _planned_jobs(stdout: str) -> dict[str, int]:
     """Rule -> job count from the job-stats table of a dry run."""

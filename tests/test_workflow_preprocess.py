@@ -18,6 +18,8 @@ from rootml.preprocess.layout import REPRESENTATIONS
 from rootml.preprocess.split import SPLITS
 from synthetic import write_synthetic_chunk
 
+pytestmark = pytest.mark.slow  # runs the real Snakemake workflow
+
 CLASSES = ["q", "W", "t"]
 CHUNKS = {"q": 1, "W": 1, "t": 2}
 JETS = 150

@@ -17,8 +17,8 @@ def main(sm) -> None:
             sm.params.models, sm.input.configs, sm.input.test, sm.input.train, sm.input.history
         )
     }
-    out = EvaluationFiles(Path(sm.output.metrics_csv), Path(sm.output.metrics_md), Path(sm.output.figures))
-    evaluate_models(models, sm.params.classes, EvaluateSettings(**sm.params.settings), sm.params.seed, out)
+    evaluate_models(models, sm.params.classes, EvaluateSettings(**sm.params.settings), sm.params.seed,
+                    EvaluationFiles.of_outputs(sm.output))
 
 
 run_job(snakemake, main)

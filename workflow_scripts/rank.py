@@ -1,7 +1,6 @@
 """Rule rank: feature importances of one trained model."""
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")
 from rootml.job import run_job
@@ -14,8 +13,8 @@ def main(sm) -> None:
     """Rank the rule's model with the ranking settings; the rule's threads unless they set num_threads."""
     settings = RankingSettings.from_config(sm.params.settings)
     settings = replace(settings, num_threads=settings.num_threads or sm.threads)
-    out = RankFiles(Path(sm.output.summary), Path(sm.output.comparison), Path(sm.output.plots))
-    rank_model(sm.input.config, sm.input.weights, prepared_by_split(dict(sm.input.items())), out, settings)
+    rank_model(sm.input.config, sm.input.weights, prepared_by_split(dict(sm.input.items())),
+               RankFiles.of_outputs(sm.output), settings)
 
 
 run_job(snakemake, main)

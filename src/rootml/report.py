@@ -1,4 +1,5 @@
-"""results/summary.md: every metric table of a run (evaluation, pruning, latency, ranking) and its figures."""
+"""results/summary.md: every metric table of a run (evaluation, pruning, latency, ranking) and its figures, read from
+the files docs/contracts.md lays out."""
 
 from __future__ import annotations
 

@@ -24,6 +24,7 @@ from rootml.evaluation.metrics import (
 from rootml.evaluation.results import ModelResults, ResultFiles, load_model_results
 from rootml.evaluation.settings import EvaluateSettings
 from rootml.evaluation.tables import metrics_table, write_tables
+from rootml.files import FileSet
 from rootml.metrics.binary import roc
 from rootml.metrics.names import percent
 from rootml.metrics.sculpting import sculpting_jsd, selection_threshold
@@ -38,7 +39,6 @@ from rootml.plotting.scores import Sample, plot_score_distributions
 from rootml.plotting.sculpting import plot_sculpting
 from rootml.seeds import derive_seed
 
-FIGURES_DIR = "figures"
 N_SCULPTING_BINS = 40
 SCULPTING_QUANTILES = (0.005, 0.995)  # default axis of the sculpting figure: this central range of the background
 
@@ -152,18 +152,14 @@ def model_metrics(result: ModelResults, classes: Sequence[str], signal: Sequence
 
 
 @dataclass(frozen=True)
-class EvaluationFiles:
+class EvaluationFiles(FileSet):
     """What the evaluate rule writes (results/evaluation/, docs/contracts.md)."""
+
+    NAMES = {"metrics_csv": "metrics.csv", "metrics_md": "metrics.md", "figures": "figures"}
 
     metrics_csv: Path
     metrics_md: Path
     figures: Path
-
-    @classmethod
-    def in_directory(cls, directory: str | Path) -> EvaluationFiles:
-        """The files in `directory` (results/evaluation)."""
-        directory = Path(directory)
-        return cls(directory / "metrics.csv", directory / "metrics.md", directory / FIGURES_DIR)
 
 
 def evaluate_models(models: Mapping[str, ResultFiles], classes: Sequence[str], settings: EvaluateSettings, seed: int,

@@ -17,9 +17,6 @@ from rootml.particle_types import charge_from_pid, particle_flags
 KINEMATICS: tuple[str, ...] = ("px", "py", "pz", "energy", "pt", "eta", "phi", "mass")
 JET_INPUTS: tuple[str, ...] = tuple(f"jet_{k}" for k in KINEMATICS)
 PARTICLE_INPUTS: tuple[str, ...] = tuple(f"part_{k}" for k in KINEMATICS)
-CONSUMED_INPUTS: frozenset[str] = frozenset(
-    {"jet_px", "jet_py", "jet_pz", "part_pt", "part_eta", "part_phi", "part_mass"}
-)
 CANONICAL_NAMES: frozenset[str] = frozenset(
     {*JET_COLUMNS, *JET_SUBSTRUCTURE_COLUMNS, *PARTICLE_COLUMNS, *JET_INPUTS, *PARTICLE_INPUTS}
 )

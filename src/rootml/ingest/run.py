@@ -1,4 +1,5 @@
-"""Ingest one input file (ROOT or HDF5) into one canonical parquet file: the stage's entry point."""
+"""Ingest one input file (ROOT or HDF5) into one canonical parquet file (docs/contracts.md): the stage's entry
+point."""
 
 from __future__ import annotations
 

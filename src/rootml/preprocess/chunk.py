@@ -1,4 +1,5 @@
-"""Preprocess one ingested chunk: split by event id, compute every raw representation, write one HDF5 file."""
+"""Preprocess one ingested chunk: split by event id, compute every raw representation, write one HDF5 file (both
+laid out in docs/contracts.md)."""
 
 from __future__ import annotations
 

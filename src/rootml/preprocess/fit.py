@@ -1,4 +1,5 @@
-"""Fit the normalization and the reweighting on the training rows of every preprocessed chunk, streaming."""
+"""Fit the normalization and the reweighting on the training rows of every preprocessed chunk, streaming (the files
+read and written: docs/contracts.md)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""Where the preprocess stage's files live and what they hold: paths, dataset names, settings attributes.
+"""Where the preprocess stage's files live and what they hold: paths, dataset names, settings attributes
+(docs/contracts.md).
 
 A preprocessed chunk file (data/preprocessed/{sample}/{chunk}.h5) has one group per split (train, val,
-test), each with the raw per-jet datasets of CHUNK_DATASETS (+ `knn` when stored, + obs_{column} for the
-observers and reweighting variables); the file attributes record the settings it was made with, and
+test), each with the raw per-jet datasets; the file attributes record the settings it was made with, and
 `store.check_chunk_settings` refuses a file made with other settings than the run's config. Light enough for the
 Snakefile to import (no h5py).
 """
@@ -24,9 +24,6 @@ CHUNK_KEYS: tuple[str, ...] = ("classes", "seed", "features", "generate.jet_radi
                                "preprocess.reweighting.variables")
 FIT_KEYS: tuple[str, ...] = (*CHUNK_KEYS, "preprocess.normalization", "preprocess.reweighting")  # checks the chunks
 PREPARE_KEYS: tuple[str, ...] = CHUNK_KEYS
-# raw datasets of a preprocessed chunk's split group: features (n, C, P) in weaver layout, points (n, 2, P),
-# vectors (n, 4, P), mask (n, P), image (n, channels, H, W)
-CHUNK_DATASETS: tuple[str, ...] = (*BOOKKEEPING, "highlevel", "features", "points", "vectors", "mask", "image")
 
 
 def preprocessed_files(config: Mapping[str, Any]) -> list[str]:

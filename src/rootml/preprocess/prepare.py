@@ -1,4 +1,5 @@
-"""Write the prepared files of one split (highlevel, particles, images), shuffled, normalised and weighted.
+"""Write the prepared files of one split (highlevel, particles, images; docs/contracts.md), shuffled, normalised and
+weighted.
 
 Memory stays bounded whatever the number of chunks: the split's rows are read in blocks of `read_rows`
 jets; the order of the blocks is a seeded random interleaving of all chunk files (every file's blocks

@@ -3,7 +3,6 @@ timestamps), and the checks of a preprocessed chunk file read back (settings, je
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,17 +44,6 @@ class H5Appender:
 def open_for_writing(path: Path) -> h5py.File:
     """Create an HDF5 file whose bytes depend only on its contents (no object timestamps)."""
     return h5py.File(path, "w", track_order=True, libver=("earliest", "v110"))
-
-
-def set_attrs(h5: h5py.File | h5py.Group, attrs: Mapping[str, Any]) -> None:
-    """Store attributes; lists of strings as string arrays, dicts as JSON text."""
-    for key, value in attrs.items():
-        if isinstance(value, Mapping):
-            h5.attrs[key] = json.dumps(value, sort_keys=True)
-        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
-            h5.attrs[key] = np.array(value, dtype=h5py.string_dtype())
-        else:
-            h5.attrs[key] = value
 
 
 def n_rows(path: Path, dataset: str = "label") -> int:

@@ -17,6 +17,7 @@ from torch import nn
 
 from rootml.atomic import atomic_output
 from rootml.errors import ConfigError, InputError
+from rootml.files import FileSet
 from rootml.plotting.pruning import plot_class_metric_vs_sparsity
 from rootml.pruning.latency import Backend, Timing, latency_table, take_rows
 from rootml.pruning.onnx_export import PARTICLE_AXIS, PARTICLE_INPUTS, check_onnx, export_onnx
@@ -128,8 +129,11 @@ def export_checked(model: nn.Module, inputs: Mapping[str, np.ndarray], path: Pat
 
 
 @dataclass(frozen=True)
-class PruneFiles:
+class PruneFiles(FileSet):
     """What the prune rule writes for one model (results/prune/{model}/, docs/contracts.md)."""
+
+    NAMES = {"table": "pruning.csv", "summary": "pruning.json", "weights": "model_pruned.pt", "onnx": "model.onnx",
+             "latency": "latency.csv", "plots": "plots"}
 
     table: Path
     summary: Path
@@ -137,13 +141,6 @@ class PruneFiles:
     onnx: Path
     latency: Path
     plots: Path
-
-    @classmethod
-    def in_directory(cls, directory: str | Path) -> PruneFiles:
-        """The files in `directory` (results/prune/{model})."""
-        directory = Path(directory)
-        return cls(directory / "pruning.csv", directory / "pruning.json", directory / "model_pruned.pt",
-                   directory / "model.onnx", directory / "latency.csv", directory / "plots")
 
 
 def prune_model(config_path: str | Path, weights_path: str | Path, prepared: Prepared, out: PruneFiles,
@@ -162,7 +159,7 @@ def prune_model(config_path: str | Path, weights_path: str | Path, prepared: Pre
     if not isinstance(trained.model, nn.Module):
         raise ConfigError(f"{key}.family", f"only torch models can be pruned, model '{name}' is a '{config['family']}'")
     metric = options.metric or TASK_METRICS[trained.objective.task]
-    readers = {split: SplitReader({rep: prepared[split][rep] for rep in config["inputs"]}, split,
+    readers = {split: SplitReader({rep: prepared[split][rep] for rep in config["representations"]}, split,
                                   config["training"]["max_jets_in_memory"], view=trained.view, view_key=key)
                for split in sorted({"train", "val", options.eval_split})}
     dense = copy.deepcopy(trained.model)

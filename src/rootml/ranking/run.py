@@ -19,6 +19,7 @@ import xgboost as xgb
 
 from rootml.atomic import atomic_output
 from rootml.errors import ConfigError
+from rootml.files import FileSet
 from rootml.plotting.ranking import (
     plot_importance_panels,
     plot_ranking_comparison,
@@ -70,19 +71,15 @@ def check_settings(settings: RankingSettings) -> None:
 
 
 @dataclass(frozen=True)
-class RankFiles:
+class RankFiles(FileSet):
     """What the rank rule writes for one model (results/ranking/{model}/, docs/contracts.md); the importance
     tables of the methods that ran ({xgb,permutation,shap}_importance.csv, selection.csv) go next to them."""
+
+    NAMES = {"summary": "ranking.json", "comparison": "comparison.csv", "plots": "plots"}
 
     summary: Path
     comparison: Path
     plots: Path
-
-    @classmethod
-    def in_directory(cls, directory: str | Path) -> RankFiles:
-        """The files in `directory` (results/ranking/{model})."""
-        directory = Path(directory)
-        return cls(directory / "ranking.json", directory / "comparison.csv", directory / "plots")
 
 
 def feature_axis(trained: TrainedModel, reader: SplitReader) -> FeatureAxis:
@@ -136,7 +133,7 @@ class Ranking:
         self.trained = trained
         self.config = self.trained.config
         objective = self.trained.objective
-        reader = SplitReader({rep: prepared["test"][rep] for rep in self.config["inputs"]}, "test",
+        reader = SplitReader({rep: prepared["test"][rep] for rep in self.config["representations"]}, "test",
                              max_jets_in_memory=settings.max_jets or np.iinfo(np.int64).max, view=self.trained.view)
         self.axis = feature_axis(self.trained, reader)
         rows = reader.n_rows if settings.max_jets is None else min(settings.max_jets, reader.n_rows)

@@ -62,7 +62,7 @@ def retrainer(
     high-level features only (first `max_jets` jets of each split), with its hyper-parameters, training
     settings and seed; SELECTION_METRICS names the metric. Scratch files live in `work_dir`."""
     task = model_config["task"]
-    if task not in SELECTION_METRICS or model_config["inputs"] != ["highlevel"]:
+    if task not in SELECTION_METRICS or model_config["representations"] != ["highlevel"]:
         raise ValueError(f"model {model_config['name']}: feature selection needs a classifier or regression on the "
                          f"high-level features, not task {task} on {model_config['inputs']}")
     metric = SELECTION_METRICS[task]
@@ -90,7 +90,7 @@ def retrainer(
             run,
             model_config["classes"],
             files,
-            ModelFiles.in_directory(run_dir / "model", run.family),
+            ModelFiles.of_family(run_dir / "model", run.family),
             device=device,
             progress=False,
         )

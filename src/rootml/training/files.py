@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from rootml.files import FileSet
 
 
 def weights_name(family: str) -> str:
@@ -13,8 +15,12 @@ def weights_name(family: str) -> str:
 
 
 @dataclass(frozen=True)
-class ModelFiles:
+class ModelFiles(FileSet):
     """What the train rule writes for one run, and the checkpoint an interrupted training resumes from."""
+
+    NAMES = {"config": "model_config.json", "weights": "model.pt", "metrics": "metrics.json",
+             "history": "history.json", "history_csv": "history.csv",
+             "predictions_test": "predictions_test.parquet", "predictions_train": "predictions_train.parquet"}
 
     config: Path
     weights: Path
@@ -25,24 +31,11 @@ class ModelFiles:
     predictions_train: Path
 
     @classmethod
-    def in_directory(cls, directory: str | Path, family: str) -> ModelFiles:
-        """The files of a run of `family` in `directory` (results/models/{run})."""
-        directory = Path(directory)
-        return cls(config=directory / "model_config.json", weights=directory / weights_name(family),
-                   metrics=directory / "metrics.json", history=directory / "history.json",
-                   history_csv=directory / "history.csv", predictions_test=directory / "predictions_test.parquet",
-                   predictions_train=directory / "predictions_train.parquet")
-
-    @classmethod
-    def of_outputs(cls, outputs: object) -> ModelFiles:
-        """The files of a train job's named outputs (the rule's output names are this class's fields)."""
-        return cls(**{name: Path(getattr(outputs, name)) for name in cls.__dataclass_fields__})
+    def of_family(cls, directory: str | Path, family: str) -> ModelFiles:
+        """The files of a run of `family` in `directory` (results/models/{run}): its weights named for the family."""
+        return replace(cls.in_directory(directory), weights=Path(directory) / weights_name(family))
 
     @property
     def checkpoint(self) -> Path:
         """The checkpoint an interrupted training resumes from, next to the weights."""
         return self.weights.with_name("checkpoint.pt")
-
-    def as_outputs(self) -> dict[str, str]:
-        """Output name -> path, for a rule's named outputs."""
-        return {name: str(path) for name, path in asdict(self).items()}

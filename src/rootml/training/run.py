@@ -104,9 +104,9 @@ def plan_run(run: ModelRun, classes: Sequence[str], prepared: Prepared) -> RunPl
     for reader in readers.values():
         reader.require(input_keys)
     model_config = {
-        **run.as_dict(), **objective.describe(), "classes": classes, "inputs": list(run.representations),
-        "input_keys": input_keys, "input_dims": input_dims, "n_outputs": objective.n_outputs,
-        "training": run.training.as_dict(), "feature_names": readers["train"].feature_names[run.representations[0]],
+        **run.as_dict(), **objective.describe(), "classes": classes, "input_keys": input_keys,
+        "input_dims": input_dims, "n_outputs": objective.n_outputs,
+        "feature_names": readers["train"].feature_names[run.representations[0]],
         "highlevel_columns": None if readers["train"].columns is None else readers["train"].columns.tolist(),
     }
     return RunPlan(run, readers, objective, model, input_keys, model_config)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from rootml.settings import Settings, resolve_block
@@ -33,7 +33,3 @@ class TrainingSettings(Settings):
         """The `training` block `defaults` with a model's `overrides` (config key `key`) on top, both checked."""
         base = resolve_block(cls.BLOCK, defaults)
         return cls(**{**base, **resolve_block("$defs/training_overrides", overrides, key)})
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict (for model_config.json)."""
-        return asdict(self)
