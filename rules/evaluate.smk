@@ -1,4 +1,5 @@
 # Stage evaluate: metrics with uncertainties for every model run, and the evaluation figures.
+from rootml.evaluation.captions import expected_figures
 from rootml.evaluation.settings import EvaluateSettings
 
 EVALUATION = EvaluateSettings.for_classes(config["evaluate"], config["classes"])
@@ -29,6 +30,16 @@ rule evaluate:
         runtime=30,
     params:
         models=list(MODEL_RUNS),
+        # the figure captions, read by the report (captions/evaluation.rst)
+        captions=expected_figures(
+            {name: run.as_dict() for name, run in MODEL_RUNS.items()},
+            EVALUATION.signal,
+            EVALUATION.background,
+            EVALUATION.efficiencies,
+            EVALUATION.reference_model,
+            EVALUATION.sculpting["observable"],
+            classes=config["classes"],
+        ),
         classes=config["classes"],
         settings=EVALUATION.as_dict(),
         seed=config["seed"],

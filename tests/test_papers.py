@@ -61,7 +61,7 @@ def job_count(stdout: str, rule: str) -> int:
 
 @pytest.mark.parametrize("name", PAPERS)
 def test_paper_config_dry_run(run_snakemake, tmp_path: Path, name: str) -> None:
-    config = paper(name)
+    config = validated(paper(name))
     result = run_snakemake(tmp_path, config, "--dry-run")
     assert result.returncode == 0, result.stdout[-5000:]
     chunks = sum(len(sample_chunks(config, sample)) for sample in config["samples"])
@@ -83,10 +83,10 @@ def test_paper_config_replaces_the_default_config(run_snakemake, tmp_path: Path)
 
 @pytest.mark.parametrize("name", PREVIEWS)
 def test_preview_overlay_plans_a_smaller_run(run_snakemake, tmp_path: Path, name: str) -> None:
-    base = paper(name)
+    raw = paper(name)
     overlay = yaml.safe_load((REPO / "config" / "papers" / "preview" / f"{name}.yaml").read_text())
-    assert overridden_keys(overlay, base) == []
-    config = validated(merged(base, overlay))
+    assert overridden_keys(overlay, raw) == []
+    base, config = validated(raw), validated(merged(raw, overlay))
     check_config(config)
     papers = REPO / "config" / "papers"
     files = [str(papers / f"{name}.yaml"), str(papers / "preview" / f"{name}.yaml")]
@@ -98,11 +98,11 @@ def test_preview_overlay_plans_a_smaller_run(run_snakemake, tmp_path: Path, name
 
 
 def test_scale_sets_the_generated_chunks(run_snakemake, tmp_path: Path) -> None:
-    config = paper("jet_images")
+    config = validated(paper("jet_images"))
     assert [len(sample_chunks(config, s)) for s in ("QCD", "W")] == [8, 8]  # 80 chunks x 0.1
     for scale, expected in ((1.0, 80), (0.25, 20), (0.0001, 1), (0.0125, 1), (0.01875, 2)):
         assert len(sample_chunks({**config, "scale": scale}, "W")) == expected
-    assert len(sample_chunks({k: v for k, v in config.items() if k != "scale"}, "W")) == 80  # default 1.0
+    assert len(sample_chunks(validated({k: v for k, v in config.items() if k != "scale"}), "W")) == 80  # default 1.0
     config["scale"] = 0.025
     result = run_snakemake(tmp_path, config, "--dry-run")
     assert result.returncode == 0, result.stdout[-3000:]

@@ -112,3 +112,18 @@ def test_plots_write_pdf_and_png(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         f"{stem}.{suffix}" for stem in ("xgb", "err", "shap_bar", "shap_bar_one", "beeswarm", "waterfall",
                                         "comparison", "selection", "selection_two") for suffix in ("pdf", "png"))
+
+
+def test_beeswarm_is_the_same_whatever_numpys_global_random_state(tmp_path: Path) -> None:
+    """shap jitters the beeswarm's dots with np.random: the figure is seeded, so every run writes the same bytes, and
+    the caller's global random state is left as it was."""
+    x, labels = informative_jets(300, seed=5)
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 2}, xgb.DMatrix(x, label=labels == 2), 10)
+    explanation = tree_shap(booster, x[:80], NAMES, ["t"])[:, :, 0]
+    pictures = []
+    for state in (1, 2):
+        np.random.seed(state)
+        plot_shap_beeswarm(explanation, tmp_path / f"beeswarm{state}")
+        assert np.random.randint(1 << 30) == np.random.RandomState(state).randint(1 << 30)
+        pictures.append((tmp_path / f"beeswarm{state}.png").read_bytes())
+    assert pictures[0] == pictures[1]

@@ -119,7 +119,7 @@ def sample_files(config: Mapping[str, Any], name: str) -> list[str]:
 
 def generated_chunks(config: Mapping[str, Any], name: str) -> int:
     """Chunks a generated sample has: its `chunks` times the top-level `scale`, rounded half up, at least 1."""
-    return max(1, math.floor(config["samples"][name]["generate"].get("chunks", 1) * config.get("scale", 1.0) + 0.5))
+    return max(1, math.floor(config["samples"][name]["generate"]["chunks"] * config["scale"] + 0.5))
 
 
 def sample_chunks(config: Mapping[str, Any], name: str) -> list[str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -40,3 +42,18 @@ def hash_unit_interval(ids: np.ndarray, salt: int = 0) -> np.ndarray:
     with np.errstate(over="ignore"):
         mixed = _splitmix64(np.asarray(ids).astype(np.uint64) ^ np.uint64(derive_seed(salt, "split", bits=63)))
     return (mixed >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+@contextlib.contextmanager
+def seeded_global_numpy(seed: int) -> Iterator[None]:
+    """Seed numpy's legacy global random state for a block and restore it after.
+
+    For libraries that draw from it and take no generator (shap's beeswarm jitters its dots with np.random), so
+    that what they make is the same in every run.
+    """
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)

@@ -68,6 +68,8 @@ def _config_error(error: jsonschema.ValidationError, prefix: str) -> ConfigError
     """A ConfigError for the most relevant schema violation: key path, the problem, and for an unknown key the
     allowed keys and the nearest one."""
     key = _key(prefix, error.absolute_path)
+    if "propertyNames" in error.absolute_schema_path:  # the error is about a key of the object, not its value
+        return ConfigError(_key(key, [error.instance]), f"not an allowed name: {error.message}")
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(error.schema.get("properties", {}))
         unknown = sorted(name for name in error.instance if name not in allowed)

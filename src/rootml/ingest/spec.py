@@ -9,12 +9,8 @@ from typing import Any
 
 from rootml.errors import ConfigError
 from rootml.ingest.expressions import BRANCH_NAME, Expression
+from rootml.settings import resolve_block
 
-FORMATS: tuple[str, ...] = ("root", "hls4ml", "toptagging")
-SAMPLE_KEYS: frozenset[str] = frozenset({
-    "files", "generate", "format", "tree", "collection", "branches", "constituents", "selection", "weight",
-    "label", "labels", "event_id", "step_size",
-})
 CONSTITUENT_KEYS: frozenset[str] = frozenset({"branches", "jet_index", "candidate_index", "refs", "collections"})
 DEFAULT_ROOT_STEP = "20 MB"
 DEFAULT_HDF5_STEP = 20_000
@@ -52,8 +48,9 @@ class SampleSpec:
     """One sample's ingestion settings; see `from_config` for the config keys."""
 
     name: str
-    format: str = "root"
-    tree: str = "tree"
+    format: str
+    tree: str
+    step_size: int | str
     collection: str | None = None
     branches: Mapping[str, Expression] = field(default_factory=dict)
     constituents: ConstituentSpec | None = None
@@ -62,23 +59,19 @@ class SampleSpec:
     label: int | None = None
     labels: Mapping[int, Expression] = field(default_factory=dict)
     event_id: Expression | None = None
-    step_size: int | str = DEFAULT_ROOT_STEP
 
     @classmethod
     def from_config(cls, name: str, cfg: Mapping[str, Any], classes: Sequence[str]) -> SampleSpec:
-        """Build the spec of sample `name` from its config block; ConfigError names the bad key."""
+        """Build the spec of sample `name` from its config block (checked against the schema, its defaults filled in);
+        ConfigError names the bad key."""
         key = f"samples.{name}"
-        unknown = sorted(set(cfg) - SAMPLE_KEYS)
-        if unknown:
-            raise ConfigError(f"{key}.{unknown[0]}", f"unknown key; expected one of {sorted(SAMPLE_KEYS)}")
-        fmt = cfg.get("format", "root")
-        if fmt not in FORMATS:
-            raise ConfigError(f"{key}.format", f"unknown format {fmt!r}; expected one of {list(FORMATS)}")
+        cfg = resolve_block("$defs/sample", cfg, key)
+        fmt = cfg["format"]
         label, labels = _labels(key, cfg, classes)
         return cls(
             name=name,
             format=fmt,
-            tree=_string(f"{key}.tree", cfg.get("tree", "tree")),
+            tree=_string(f"{key}.tree", cfg["tree"]),
             collection=None if cfg.get("collection") is None else _string(f"{key}.collection", cfg["collection"]),
             branches=_source_map(f"{key}.branches", cfg.get("branches", {})),
             constituents=(

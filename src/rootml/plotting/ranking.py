@@ -17,10 +17,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from rootml.plotting.style import save_figure, use_style
+from rootml.seeds import seeded_global_numpy
 
 BAR_INCHES_PER_FEATURE = 0.35
 PANEL_WIDTH = 5.0
 SHAP_MAX_DISPLAY = 20
+BEESWARM_SEED = 0  # the dots' jitter: the same figure in every run
 
 
 def _height(n_features: int) -> float:
@@ -82,7 +84,8 @@ def plot_shap_beeswarm(explanation: shap.Explanation, out_stem: str | os.PathLik
     n_features = min(explanation.shape[1], SHAP_MAX_DISPLAY)
     with _pyplot_axes(out_stem, written) as ax:
         ax.figure.set_size_inches(9.0, _height(n_features))
-        shap.plots.beeswarm(explanation, max_display=SHAP_MAX_DISPLAY, ax=ax, show=False, plot_size=None)
+        with seeded_global_numpy(BEESWARM_SEED):  # shap jitters the dots with numpy's global random state
+            shap.plots.beeswarm(explanation, max_display=SHAP_MAX_DISPLAY, ax=ax, show=False, plot_size=None)
         if title:
             ax.set_title(title, fontsize="medium")
     return written
