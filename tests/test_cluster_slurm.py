@@ -17,6 +17,7 @@ import math
 import re
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import awkward as ak
@@ -154,12 +155,24 @@ def _completed_slurm_jobs(state: Path) -> int:
     return record.read_text().count("JobState=COMPLETED") if record.exists() else 0
 
 
-def test_slurm_profile_reproduces_the_local_run(slurm_cluster: Path, tiny_run: Path, run_snakemake,
-                                                tmp_path: Path) -> None:
+@pytest.fixture(scope="session")
+def slurm_tiny_run(slurm_cluster: Path, run_snakemake,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Future, Path, int]]:
+    """The tiny config submitted through profiles/slurm, started at once in the background so that it runs while the
+    shared local run is made; yields the run's future, its folder and the jobs Slurm had completed before it."""
+    workdir = tmp_path_factory.mktemp("slurm_tiny_run")
     before = _completed_slurm_jobs(slurm_cluster)
-    # the profile as a user runs it, with Slurm polled from 2 s after each submission on (not 10 s)
-    on_slurm = run_snakemake(tmp_path / "slurm", TINY, "--workflow-profile", str(REPO / "profiles" / "slurm"),
-                             "--slurm-init-seconds-before-status-checks", "2", timeout=1500)
+    # the profile as a user runs it, with Slurm polled 2 s after each submission and then every 2 s (not 10 s)
+    with ThreadPoolExecutor(1) as pool:
+        yield pool.submit(run_snakemake, workdir, TINY, "--workflow-profile", str(REPO / "profiles" / "slurm"),
+                          "--slurm-init-seconds-before-status-checks", "2", "--seconds-between-status-checks", "2",
+                          timeout=1500), workdir, before
+
+
+def test_slurm_profile_reproduces_the_local_run(slurm_tiny_run: tuple[Future, Path, int], tiny_run: Path,
+                                                slurm_cluster: Path) -> None:
+    run, workdir, before = slurm_tiny_run
+    on_slurm = run.result()
     assert on_slurm.returncode == 0, on_slurm.stdout
 
     submitted = on_slurm.stdout.count("has been submitted with SLURM jobid")
@@ -169,7 +182,7 @@ def test_slurm_profile_reproduces_the_local_run(slurm_cluster: Path, tiny_run: P
     assert _completed_slurm_jobs(slurm_cluster) - before == submitted
 
     assert (tiny_run / "results" / "models" / "pnet" / "metrics.json").is_file()
-    assert output_differences(tmp_path / "slurm", tiny_run) == []
+    assert output_differences(workdir, tiny_run) == []
 
 
 def test_output_comparison_ignores_only_timing(tmp_path: Path) -> None:
