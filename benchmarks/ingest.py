@@ -2,7 +2,9 @@
 
 Run: .venv/bin/python benchmarks/ingest.py [--jets 100000] [--particles 50] [--repeat 3]
 Writes a JetClass-style file (TTree `tree`, jet_* scalars, jagged part_*, one-hot label_*) into a
-temporary folder first, then times both on it and on the real NanoAOD file of ../shared/data.
+temporary folder first, then times both on it, on the real NanoAOD file of ../shared/data, and on the
+PFNano file as a TTree and as an RNTuple (AK8 jets with their PF candidates through the link table;
+the peer reads the same RNTuple with uproot).
 The peer only reads (decompresses and builds awkward arrays); ingest_file also validates, completes
 the canonical columns, labels, hashes event ids and writes parquet. Best of --repeat runs each,
 alternating the two; prints jets/s of both and the ratio (goal >= 0.9).
@@ -22,10 +24,17 @@ import uproot
 import vector
 
 from rootml.ingest import SampleSpec, ingest_file
-from rootml.ingest.root import plan_reading
+from rootml.ingest.plan import plan_reading
+from rootml.ingest.root import branch_names
 from rootml.particle_types import charge_from_pid, particle_flags
 
 CLASSES = ["g", "q", "W", "Z", "t"]
+PFNANO = {
+    "tree": "Events", "collection": "FatJet", "label": "t", "event_id": "event",
+    "sets": {"part": {"jet_index": "FatJetPFCands_jetIdx", "candidate_index": "FatJetPFCands_pFCandsIdx",
+                      "branches": {"pt": "PFCands_pt", "eta": "PFCands_eta", "phi": "PFCands_phi",
+                                   "mass": "PFCands_mass", "pid": "PFCands_pdgId", "charge": "PFCands_charge"}}},
+}
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 WRITE_CHUNK = 10_000
 
@@ -89,9 +98,7 @@ def best_time(run: Callable[[], object], repeat: int) -> float:
 def compare(label: str, path: Path, cfg: dict, out: Path, repeat: int) -> float:
     """Time ingest_file and uproot.iterate over the same branches of `path`; print both and return the ratio."""
     spec = SampleSpec.from_config("bench", cfg, CLASSES)
-    tree = uproot.open(path)[spec.tree]
-    branches = frozenset(tree.keys(recursive=True, full_paths=True))
-    sources = plan_reading(branches, spec, str(path)).sources()
+    sources = plan_reading(branch_names(uproot.open(path)[spec.tree]), spec, str(path)).sources()
     n_jets = 0
 
     def peer() -> None:
@@ -110,15 +117,15 @@ def compare(label: str, path: Path, cfg: dict, out: Path, repeat: int) -> float:
         t_peer.append(best_time(peer, 1))
         t_ours.append(best_time(ours, 1))
     peer_rate, our_rate = n_jets / min(t_peer), n_jets / min(t_ours)
-    print(f"{label}: {n_jets} jets, {len(sources)} branches/expressions")
-    print(f"  uproot.iterate : {peer_rate:12,.0f} jets/s  ({min(t_peer):.3f} s)")
-    print(f"  ingest_file    : {our_rate:12,.0f} jets/s  ({min(t_ours):.3f} s)")
+    print(f"{label}: {n_jets} rows, {len(sources)} branches")
+    print(f"  uproot.iterate : {peer_rate:12,.0f} rows/s  ({min(t_peer):.3f} s)")
+    print(f"  ingest_file    : {our_rate:12,.0f} rows/s  ({min(t_ours):.3f} s)")
     print(f"  ratio          : {our_rate / peer_rate:.2f}  (goal >= 0.9)")
     return our_rate / peer_rate
 
 
 def main() -> None:
-    """Write the JetClass-style file, then compare on it and on the NanoAOD file."""
+    """Write the JetClass-style file, then compare on it, on the NanoAOD file and on the PFNano TTree and RNTuple."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jets", type=int, default=100_000)
     parser.add_argument("--particles", type=int, default=50, help="mean constituents per jet")
@@ -138,6 +145,9 @@ def main() -> None:
                 "labels": {"q": "Jet_hadronFlavour == 0", "t": "Jet_hadronFlavour == 5"}}
         compare("NanoAOD ttbar (Jet)", SHARED_DATA / "nanoAOD_2015_CMS_Open_Data_ttbar.root", nano,
                 folder / "nano.parquet", max(args.repeat, 5))
+        for label, name in (("PFNano TTree (FatJet + PF candidates)", "pfnano.root"),
+                            ("PFNano RNTuple (FatJet + PF candidates)", "pfnano_rntuple.root")):
+            compare(label, SHARED_DATA / name, PFNANO, folder / "pfnano.parquet", args.repeat)
 
 
 if __name__ == "__main__":

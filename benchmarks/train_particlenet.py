@@ -24,9 +24,11 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 from weaver.nn.model.ParticleNet import ParticleNet as WeaverParticleNet
 
+from rootml.config import model_run
 from rootml.models.registry import build_model
 from rootml.preprocess.store import H5Appender, open_for_writing
 from rootml.training.device import CPU
+from rootml.training.files import ModelFiles
 from rootml.training.run import train_model
 
 K, CONV, FC, DROPOUT, BATCH, LR = 16, [[32, 32, 32], [64, 64, 64]], [128], 0.1, 128, 1e-3
@@ -119,22 +121,27 @@ def as_tensors(jets: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
 
 def rootml_trainer(splits: dict[str, dict[str, np.ndarray]], epochs: int, threads: int) -> tuple[float, float]:
     """train_model end to end on the same jets as prepared HDF5 files: training jets/s (val pass included), AUC."""
+    names = [f"part_f{i}" for i in range(N_FEATURES)]
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "prepared"
+        prepared = {split: {"part": Path(tmp) / "prepared" / split / "part.h5"} for split in splits}
         for split, jets in splits.items():
-            (data / split).mkdir(parents=True)
+            prepared[split]["part"].parent.mkdir(parents=True)
             n = len(jets["label"])
-            with open_for_writing(data / split / "particles.h5") as h5:
+            with open_for_writing(prepared[split]["part"]) as h5:
                 H5Appender(h5).append({"label": jets["label"], "weight": np.ones(n, np.float32),
                                        "event_id": np.arange(n, dtype=np.int64), "features": jets["features"],
                                        "points": jets["points"], "mask": jets["mask"],
                                        "vectors": np.zeros((n, 4, jets["mask"].shape[1]), np.float32)})
-                h5.attrs["classes"] = json.dumps(["one", "two"])
+                h5.attrs.update({"classes": json.dumps(["one", "two"]), "feature_names": json.dumps(names)})
         config = {"seed": 1, "classes": ["one", "two"],
+                  "features": {"sets": {"part": {"features": names, "max_length": jets["mask"].shape[1],
+                                                 "coordinates": ["part_deta", "part_dphi"]}}},
                   "training": {"epochs": epochs, "batch_size": BATCH, "lr": LR, "schedule": "constant",
                                "warmup_epochs": 0, "grad_clip": None, "weight_decay": 0.01, "num_threads": threads}}
         entry = {"family": "particlenet", "hparams": {"k": K, "conv_params": CONV, "fc_params": FC, "dropout": DROPOUT}}
-        outcome = train_model("pnet", entry, config, data, Path(tmp) / "model", device=CPU, progress=False)
+        run = model_run("pnet", entry, config)
+        outcome = train_model(run, config["classes"], prepared, ModelFiles.of_family(Path(tmp) / "model", run.family),
+                              device=CPU, progress=False)
     n_train = len(splits["train"]["label"])
     return (n_train // BATCH) * BATCH * epochs / sum(row["seconds"] for row in outcome.history), outcome.metrics["auc"]
 

@@ -1,8 +1,9 @@
 # Stage evaluate: metrics with uncertainties for every model run, and the evaluation figures.
 from rootml.evaluation.captions import expected_figures
 from rootml.evaluation.settings import EvaluateSettings
+from rootml.features.available import observer_columns
 
-EVALUATION = EvaluateSettings.for_classes(config["evaluate"], config["classes"])
+EVALUATION = EvaluateSettings.for_run(config["evaluate"], config["classes"], observer_columns(config))
 
 
 rule evaluate:

@@ -1,6 +1,15 @@
 # Stage preprocess: per-chunk features and raw representations (split by event id), normalization and
-# reweighting fitted on the training jets, shuffled + normalised + weighted files per split, input plots.
-from rootml.preprocess.layout import CHUNK_KEYS, FIT_KEYS, PREPARE_KEYS, prepared_files, preprocessed_files
+# reweighting fitted on the training rows, shuffled + normalised + weighted files per split (highlevel, images when
+# the run has images, one per set), input plots.
+from rootml.preprocess.layout import (
+    CHUNK_KEYS,
+    FIT_KEYS,
+    PREPARE_KEYS,
+    images_of,
+    prepared_files,
+    preprocessed_files,
+    stage_config,
+)
 
 
 rule preprocess:
@@ -17,7 +26,7 @@ rule preprocess:
         mem_mb=2000,
         runtime=30,
     params:
-        config=config_subset(config, CHUNK_KEYS),
+        config=stage_config(config, CHUNK_KEYS),
     script:
         "../workflow_scripts/preprocess.py"
 
@@ -37,7 +46,7 @@ rule fit_preprocessing:
         mem_mb=1500,
         runtime=60,
     params:
-        config=config_subset(config, FIT_KEYS),
+        config=stage_config(config, FIT_KEYS),
     script:
         "../workflow_scripts/fit_preprocessing.py"
 
@@ -48,7 +57,7 @@ rule prepare:
         normalization="results/normalization.json",
         reweighting="results/reweighting.json",
     output:
-        **prepared_files("{split}"),
+        **prepared_files("{split}", config),
     log:
         "logs/prepare/{split}.log",
     wildcard_constraints:
@@ -60,15 +69,27 @@ rule prepare:
         mem_mb=2000,
         runtime=120,
     params:
-        config=config_subset(config, PREPARE_KEYS),
+        config=stage_config(config, PREPARE_KEYS),
     script:
         "../workflow_scripts/prepare.py"
 
 
 rule plot_inputs:
     input:
-        **prepared_files("train"),
+        **prepared_files("train", config),
     output:
+        **(
+            {
+                "images": report(
+                    "results/plots/jet_images.png",
+                    caption="captions/jet_images.rst",
+                    category="Inputs",
+                ),
+                "images_pdf": "results/plots/jet_images.pdf",
+            }
+            if images_of(config)
+            else {}
+        ),
         features=report(
             directory("results/plots/inputs"),
             patterns=["{name}.png"],
@@ -76,8 +97,6 @@ rule plot_inputs:
             category="Inputs",
             subcategory="Feature distributions",
         ),
-        images=report("results/plots/jet_images.png", caption="captions/jet_images.rst", category="Inputs"),
-        images_pdf="results/plots/jet_images.pdf",
     log:
         "logs/plot_inputs.log",
     conda:

@@ -1,5 +1,6 @@
 # Stage report: results/summary.md with every metric table and the list of figures
 # (the HTML report: snakemake --report results/report.html).
+from rootml.preprocess.layout import images_of
 
 
 rule summary:
@@ -12,7 +13,7 @@ rule summary:
         figures=[
             "results/evaluation/figures",
             "results/plots/inputs",
-            "results/plots/jet_images.png",
+            *(["results/plots/jet_images.png"] if images_of(config) else []),
             *(["results/plots/pruning.png"] if PRUNED_RUNS else []),
             *expand("results/prune/{model}/plots", model=PRUNED_RUNS),
             *expand("results/ranking/{model}/plots", model=RANKED_RUNS),

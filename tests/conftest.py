@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from rootml.config import model_run
-from rootml.preprocess.layout import prepared_tree
+from rootml.preprocess.split import SPLITS
 from rootml.pruning.run import PruneFiles, prune_model
 from rootml.pruning.settings import PruningSettings
 from rootml.ranking.run import RankFiles, rank_model
@@ -79,10 +79,17 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # The stage entry points take the files a rule names; tests keep their data in the contract's folder layout
 # (docs/contracts.md) and call them through these.
+def prepared_in(data_dir: Path) -> dict[str, dict[str, Path]]:
+    """Split -> representation -> data_dir/{split}/{representation}.h5, for every representation (highlevel, images,
+    each set) that has a file in one of the split folders."""
+    names = sorted({path.stem for path in data_dir.glob("*/*.h5")})
+    return {split: {name: data_dir / split / f"{name}.h5" for name in names} for split in SPLITS}
+
+
 def train(name: str, entry: dict, config: dict, data_dir: Path, out_dir: Path, **kwargs) -> TrainingOutcome:
     """train_model for the entry `models.<name>` on data_dir/{split}/{representation}.h5, writing into out_dir."""
     run = model_run(name, entry, config)
-    return train_model(run, config["classes"], prepared_tree(data_dir), ModelFiles.of_family(out_dir, run.family),
+    return train_model(run, config["classes"], prepared_in(data_dir), ModelFiles.of_family(out_dir, run.family),
                        **kwargs)
 
 
@@ -101,14 +108,14 @@ def load(model_dir: Path, device: ComputeDevice | None = None) -> TrainedModel:
 def prune(model_dir: Path, data_dir: Path, out_dir: Path, block: dict) -> None:
     """prune_model of the model in `model_dir` with the `pruning` block `block`, writing into out_dir."""
     files = model_files(model_dir)
-    prune_model(files.config, files.weights, prepared_tree(data_dir), PruneFiles.in_directory(out_dir),
+    prune_model(files.config, files.weights, prepared_in(data_dir), PruneFiles.in_directory(out_dir),
                 PruningSettings.from_config(block))
 
 
 def rank(model_dir: Path, data_dir: Path, out_dir: Path, block: dict) -> None:
     """rank_model of the model in `model_dir` with the `ranking` block `block`, writing into out_dir."""
     files = model_files(model_dir)
-    rank_model(files.config, files.weights, prepared_tree(data_dir), RankFiles.in_directory(out_dir),
+    rank_model(files.config, files.weights, prepared_in(data_dir), RankFiles.in_directory(out_dir),
                RankingSettings.from_config(block))
 
 
@@ -116,5 +123,5 @@ def split_reader(
     data_dir: Path, split: str, representations: list[str], max_jets_in_memory: int, **kwargs
 ) -> SplitReader:
     """SplitReader of the representations of one split under data_dir/{split}/{representation}.h5."""
-    files = prepared_tree(data_dir)[split]
-    return SplitReader({rep: files[rep] for rep in representations}, split, max_jets_in_memory, **kwargs)
+    return SplitReader({rep: data_dir / split / f"{rep}.h5" for rep in representations}, split, max_jets_in_memory,
+                       **kwargs)

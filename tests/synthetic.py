@@ -1,5 +1,5 @@
-"""Synthetic jets for tests and benchmarks: ingested chunks (canonical columns, as the ingest stage writes them), and
-bare constituent four-momenta for the substructure features.
+"""Synthetic jets for tests and benchmarks: ingested chunks (canonical columns, as the ingest stage writes them), event
+rows with a set of muons, and bare constituent four-momenta for the substructure features.
 
 Jets of massless particles spread around a random axis, with a class-dependent pT spectrum, width and
 multiplicity, so splits, reweighting, normalization and images have something to act on. Generating
@@ -67,6 +67,30 @@ def synthetic_jets(n_jets: int, label: int, seed: int, *, namespace: str = "synt
         "label": np.full(n_jets, label, dtype=np.int64), "weight": np.ones(n_jets, dtype=np.float32),
         "event_id": stable_event_ids(f"{namespace}/{seed}", np.arange(n_jets)),
         "jet_index": np.zeros(n_jets, dtype=np.int32),
+    }
+
+
+def synthetic_events(n_events: int, label: int, seed: int) -> dict[str, np.ndarray | ak.Array]:
+    """Event rows without jet columns: `met`, `n_muons` and a set `muons` (px, py, pz, energy, charge) whose
+    multiplicity and pT depend on the class, plus the bookkeeping columns."""
+    rng = np.random.default_rng(seed)
+    counts = 1 + rng.poisson(1.0 + label, n_events)
+    total = int(counts.sum())
+    p4 = vector.array({"pt": rng.exponential(30.0 * (1 + label), total) + 5.0, "eta": rng.uniform(-2.4, 2.4, total),
+                       "phi": rng.uniform(-np.pi, np.pi, total), "mass": np.full(total, 0.105)})
+
+    def jagged(flat: np.ndarray) -> ak.Array:
+        """One value per muon, as float32 lists per event."""
+        return ak.unflatten(np.asarray(flat, dtype=np.float32), counts)
+
+    return {
+        "met": rng.exponential(40.0 * (1 + label), n_events).astype(np.float32),
+        "n_muons": counts.astype(np.int32),
+        "muons_px": jagged(p4.px), "muons_py": jagged(p4.py), "muons_pz": jagged(p4.pz), "muons_energy": jagged(p4.E),
+        "muons_charge": jagged(rng.choice([-1.0, 1.0], total)),
+        "label": np.full(n_events, label, dtype=np.int64), "weight": np.ones(n_events, dtype=np.float32),
+        "event_id": stable_event_ids(f"events/{seed}", np.arange(n_events)),
+        "jet_index": np.zeros(n_events, dtype=np.int32),
     }
 
 

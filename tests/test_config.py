@@ -9,10 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rootml.config import check_config, sample_chunks, sample_files
+from rootml.config import check_config, feature_sets, sample_chunks, sample_files
 from rootml.errors import ConfigError
+from rootml.features.available import observer_columns
 from rootml.settings import validated
 
+PART_PRESET = ["part_deta", "part_dphi", "part_logpt", "part_loge", "part_logptrel", "part_logerel", "part_deltaR",
+               "part_charge", "part_isChargedHadron", "part_isNeutralHadron", "part_isPhoton", "part_isElectron",
+               "part_isMuon"]
 TINY = {
     "classes": ["a", "b"],
     "samples": {"x": {"label": "a", "generate": {"process": "gluon", "chunks": 3}},
@@ -49,7 +53,13 @@ def test_default_config_plans_every_stage(repo_root: Path, run_snakemake, tmp_pa
         (lambda c: c.update(models={"m": {"family": "resnet"}}), "models.m.family", "'resnet' is not one of"),
         (lambda c: c.update(models={"m": {"family": "mlp", "training": {"schedule": "linear"}}}),
          "models.m.training.schedule", "'linear' is not one of"),
-        (lambda c: c.update(features={"highlevel": ["jet_tau5"]}), "features.highlevel.0", "'jet_tau5' is not one of"),
+        (lambda c: c.update(features={"highlevel": ["jet pt"]}), "features.highlevel.0", "does not match"),
+        (lambda c: c.update(features={"constituents": ["part_deta"]}), "features.constituents",
+         "unknown key; allowed keys: ['highlevel', 'observers', 'sets']"),
+        (lambda c: c.update(features={"sets": {"images": {"features": ["images_x"]}}}), "features.sets.images",
+         "not an allowed name"),
+        (lambda c: c.update(features={"sets": {"muons": {"max_length": 4}}}), "features.sets.muons",
+         "'features' is a required property"),
     ],
 )
 def test_schema_rejects_bad_config_naming_the_key(mutate, key: str, expected: str) -> None:
@@ -98,9 +108,26 @@ def test_cross_key_error_stops_the_workflow_naming_the_key(run_snakemake, tmp_pa
         (lambda c: c.update(classes=["a", "b", "c"]), "classes", "class 'c' has no jets"),
         (lambda c: c["preprocess"]["splits"].update(train=0.7), "preprocess.splits", "sum to 1"),
         (lambda c: c["features"].update(observers=["jet_pt", "jet_sdmas"]), "features.observers",
-         "'jet_sdmas' is not a jet column of the ingested data"),
-        (lambda c: c["preprocess"]["reweighting"].update(variables=["jet_tau21"]), "preprocess.reweighting.variables",
-         "'jet_tau21' is not a jet column"),
+         "'jet_sdmas' is neither a column of the ingested data nor a built-in"),
+        (lambda c: c["features"].update(highlevel=["jet_pt", "jet_tau5"]), "features.highlevel",
+         "did you mean 'jet_tau4'?"),
+        (lambda c: c["preprocess"]["reweighting"].update(variables=["jet_tau5"]), "preprocess.reweighting.variables",
+         "'jet_tau5' is neither"),
+        (lambda c: c["features"].update(sets={"part": {"features": ["part_logpt", "part_logtp"], "max_length": 8,
+                                                       "coordinates": ["part_deta", "part_dphi"]}}),
+         "features.sets.part.features", "'part_logtp' is not a feature of set 'part'"),
+        (lambda c: c["features"].update(sets={"part": {"features": ["part_logpt"], "max_length": 8,
+                                                       "coordinates": ["part_eta", "part_dphi"]}}),
+         "features.sets.part.coordinates", "did you mean 'part_deta'?"),
+        (lambda c: c["features"].update(sets={"muons": {"features": ["muons_pt"], "max_length": 8,
+                                                        "coordinates": None}}),
+         "features.sets.muons", "set 'muons' is not provided by samples ['x', 'y']"),
+        (lambda c: c["represent"]["images"].update(weight="part_energi"), "represent.images.weight",
+         "did you mean 'part_energy'?"),
+        (lambda c: c.update(models={"m": {"family": "deepsets", "n_particles": 65}}), "models.m.n_particles",
+         "65 elements asked for, features.sets.part.max_length is 64"),
+        (lambda c: c.update(models={"m": {"family": "cnn"}}) or c["features"].update(sets={}), "models.m.family",
+         "family 'cnn' reads images, and the run has none"),
         (lambda c: c.update(models={"m": {"family": "mlp", "features": ["jet_tau4"]}}), "models.m.features",
          "'jet_tau4' is not in features.highlevel"),
     ],
@@ -113,17 +140,40 @@ def test_check_config_names_the_key(mutate, key: str, expected: str) -> None:
     assert err.value.key == key and expected in str(err.value)
 
 
-def test_observers_may_name_a_column_a_sample_maps(shared_data: Path) -> None:
+def test_observers_may_name_a_column_every_sample_maps(shared_data: Path) -> None:
     config = validated(TINY)
     config["samples"]["z"] = {"label": "b", "files": [str(shared_data / "uproot-Zmumu.root")],
                               "branches": {"jet_pt": "pt1", "dimuon_mass": "M"}}
-    config["features"]["observers"] = ["jet_pt", "dimuon_mass"]
+    config["features"].update(highlevel=["jet_pt"], observers=["jet_pt", "dimuon_mass"])
+    config["preprocess"]["reweighting"]["variables"] = ["jet_pt"]
+    with pytest.raises(ConfigError, match=r"'dimuon_mass' is not a column of samples \['x', 'y'\]") as err:
+        check_config(config)
+    assert err.value.key == "features.observers"
+    for name in ("x", "y"):
+        config["samples"][name] = {**config["samples"]["z"], "label": config["samples"][name]["label"]}
     check_config(config)
+
+
+def test_feature_sets_and_observers_default_to_what_the_samples_have(shared_data: Path) -> None:
+    config = validated(TINY)
+    assert feature_sets(config) == {"part": {"features": PART_PRESET, "max_length": 64,
+                                             "coordinates": ["part_deta", "part_dphi"]}}
+    assert observer_columns(config) == ["jet_pt", "jet_eta", "jet_mass", "jet_sdmass", "jet_energy"]
+    config["features"]["sets"] = {"muons": {"features": ["muons_pt"], "max_length": 3, "coordinates": None}}
+    assert feature_sets(config)["muons"]["coordinates"] == ["muons_deta", "muons_dphi"]
+    config["samples"]["z"] = {"label": "b", "files": [str(shared_data / "uproot-Zmumu.root")],
+                              "branches": {"dimuon_mass": "M"}}
+    config["features"]["sets"] = None
+    assert feature_sets(config) == {}  # a sample without set part: no set
+    assert observer_columns(config) == []  # event rows: no jet column
+    config["samples"]["z"]["sets"] = {"part": {"refs": "Jet.Constituents", "collections": ["EFlowTrack"]}}
+    assert list(feature_sets(config)) == ["part"]
 
 
 def test_chunks_and_files(shared_data: Path) -> None:
     config = validated(TINY)
-    config["samples"]["z"] = {"label": "b", "files": [str(shared_data / "uproot-*.root")]}
+    config["samples"]["z"] = {"label": "b", "files": [str(shared_data / "uproot-*.root")], "collection": "Jet"}
+    config["features"]["highlevel"] = ["jet_pt", "jet_mass"]  # no set part in z: no built-in
     check_config(config)
     assert sample_chunks(config, "x") == ["0000", "0001", "0002"]
     files = sample_files(config, "z")

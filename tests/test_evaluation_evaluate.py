@@ -74,7 +74,7 @@ def files(model_dirs: dict[str, Path]) -> dict[str, ResultFiles]:
 
 def evaluate(model_dirs: dict[str, Path], out: Path, **block) -> dict:
     """evaluate_models on the model directories with the `evaluate` block (t vs g, q unless given) into `out`."""
-    settings = EvaluateSettings.for_classes({"signal": SIGNAL, "background": BACKGROUND, **block}, CLASSES)
+    settings = EvaluateSettings.for_run({"signal": SIGNAL, "background": BACKGROUND, **block}, CLASSES, ["jet_mass"])
     return evaluate_models(files(model_dirs), CLASSES, settings, 3, EvaluationFiles.in_directory(out))
 
 

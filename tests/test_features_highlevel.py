@@ -6,7 +6,8 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from rootml.errors import ConfigError, InputError
+from rootml.errors import InputError
+from rootml.features.available import JET_BUILTINS
 from rootml.features.highlevel import HIGHLEVEL_FEATURES, highlevel_features
 from test_features_substructure import four_momenta, prong
 
@@ -93,10 +94,28 @@ def test_every_known_feature_on_a_chunk() -> None:
     assert out["jet_girth"][0] == pytest.approx(0.1 * 500 / out["jet_pt"][0], rel=1e-5)
 
 
-def test_unknown_feature_and_missing_column_errors() -> None:
-    """Unknown names stop with the config key and the known list; missing columns name the branch."""
-    with pytest.raises(ConfigError, match=r"features\.highlevel.*jet_foo.*jet_girth"):
+def test_other_names_are_stored_per_row_columns() -> None:
+    """Any other name is the ingested column as float32 (no constituents needed); built-ins are computed beside it."""
+    rows = ak.Array({"msd": [80.0, 20.0], "n_muons": [2, 0], "flag": [True, False]})
+    out = highlevel_features(rows, ["msd", "n_muons", "flag"], jet_radius=R)
+    assert list(out) == ["msd", "n_muons", "flag"] and all(v.dtype == np.float32 for v in out.values())
+    np.testing.assert_array_equal(out["n_muons"], [2.0, 0.0])
+    np.testing.assert_array_equal(out["flag"], [1.0, 0.0])
+
+
+def test_unknown_names_lists_and_missing_columns_are_input_errors() -> None:
+    """A name neither built in nor stored, a list column, a string column and a built-in without its constituents name
+    the branch."""
+    with pytest.raises(InputError, match=r"column missing.*jet_foo") as err:
         highlevel_features({"jet_pt": np.ones(1)}, ["jet_pt", "jet_foo"], jet_radius=R)
-    with pytest.raises(InputError, match=r"part_deta.*jet_girth|jet_girth.*part_deta"):
-        highlevel_features(constituent_columns([[(10.0, 0.0, 0.0)]]) | {"jet_pt": np.ones(1)}, ["jet_girth"],
-                           jet_radius=R)
+    assert err.value.branch == "jet_foo"
+    with pytest.raises(InputError, match=r"a list column .*part_px"):
+        highlevel_features(constituent_columns([[(10.0, 0.0, 0.0)]]), ["part_px"], jet_radius=R)
+    with pytest.raises(InputError, match="not a numeric column .*name"):
+        highlevel_features(ak.Array({"name": ["a", "b"]}), ["name"], jet_radius=R)
+    with pytest.raises(InputError, match=r"part_px.*jet_girth|jet_girth.*part_px"):
+        highlevel_features({"jet_pt": np.ones(1)}, ["jet_girth"], jet_radius=R)
+
+
+def test_available_names_every_built_in() -> None:
+    assert HIGHLEVEL_FEATURES == JET_BUILTINS

@@ -49,8 +49,8 @@ def test_knn_ignores_padded_particles_wherever_they_sit() -> None:
 
 def test_the_models_knn_agrees_with_the_stored_graph() -> None:
     """ParticleNet builds its graph with its own kNN (torch, in the model's learned space too): same neighbours as
-    knn_indices wherever a real neighbour exists, in 2 and in 16 dimensions."""
-    for dims, seed in ((2, 2), (16, 5)):
+    knn_indices wherever a real neighbour exists, in 2 (deta, dphi), 3 (hits in x, y, z) and 16 dimensions."""
+    for dims, seed in ((2, 2), (3, 4), (16, 5)):
         points, mask = random_jets(64, 50, seed=seed, dims=dims)
         expected = knn_indices(points, mask, 16)
         index, valid = knn(torch.from_numpy(points).transpose(1, 2).contiguous(),

@@ -11,7 +11,8 @@ import uproot
 
 from rootml.errors import ConfigError, InputError
 from rootml.ingest import SampleSpec, ingest_file
-from test_ingest_root import CLASSES, NANO_FATJET, ONE_HOT, jetclass_arrays, write_tree
+from test_ingest_root import CLASSES, DELPHES, NANO_FATJET, ONE_HOT, PFNANO_JET, jetclass_arrays, write_tree
+from test_ingest_sets import EDM4HEP, EDM4HEP_JETS, NANO_EVENTS, RELATION
 
 NANO = "nanoAOD_2015_CMS_Open_Data_ttbar.root"
 
@@ -74,12 +75,12 @@ def test_empty_tree(tmp_path: Path) -> None:
     fails(tmp_path, path, {"label": "g"}, InputError, "no entries", "empty.root")
 
 
-def test_rntuple_is_not_a_ttree(tmp_path: Path) -> None:
-    """uproot's `file[name] = dict` writes an RNTuple: named as such instead of failing obscurely."""
-    path = tmp_path / "rntuple.root"
+def test_object_that_is_no_tree(tmp_path: Path) -> None:
+    """A histogram under the tree's name is named as such instead of failing obscurely."""
+    path = tmp_path / "histogram.root"
     with uproot.recreate(path) as f:
-        f["tree"] = {"jet_pt": np.ones(3, dtype=np.float32)}
-    fails(tmp_path, path, {"label": "g"}, InputError, "RNTuple", "rntuple.root")
+        f["tree"] = np.histogram(np.arange(10.0), bins=5)
+    fails(tmp_path, path, {"label": "g"}, InputError, "TH1D", "not a TTree or an RNTuple", "histogram.root")
 
 
 @pytest.mark.parametrize(("column", "bad"), [("jet_eta", np.inf), ("part_px", np.nan)])
@@ -113,9 +114,9 @@ def test_link_index_out_of_range(tmp_path: Path) -> None:
         }
         f.mktree("Events", {k: v.type for k, v in data.items()})
         f["Events"].extend(data)
-    cfg = {"tree": "Events", "collection": "Jet", "label": "g", "constituents": {
+    cfg = {"tree": "Events", "collection": "Jet", "label": "g", "sets": {"part": {
         "jet_index": "Link_jetIdx", "candidate_index": "Link_candIdx",
-        "branches": {"part_pt": "Cand_pt", "part_eta": "Cand_eta", "part_phi": "Cand_phi"}}}
+        "branches": {"pt": "Cand_pt", "eta": "Cand_eta", "phi": "Cand_phi"}}}}
     fails(tmp_path, path, cfg, InputError, "jet index 2 out of range", "Link_jetIdx", "links.root")
 
 
@@ -137,12 +138,31 @@ def test_label_expressions_that_overlap(tmp_path: Path, shared_data: Path) -> No
     ({"label": "g", "colection": "Jet"}, "samples.s.colection"),
     ({"label": "g", "step_size": "lots"}, "samples.s.step_size"),
     ({"label": "g", "format": "hls4ml", "step_size": "100 MB"}, "samples.s.step_size"),
-    ({"label": "g", "constituents": {"jet_index": "JetPFCands_jetIdx"}}, "samples.s.constituents"),
-    ({"label": "g", "constituents": {"refs": "Jet/Jet.Constituents"}}, "samples.s.constituents"),
+    ({"label": "g", "sets": {"part": {"jet_index": "JetPFCands_jetIdx"}}}, "samples.s.sets.part"),
+    ({"label": "g", "sets": {"part": {"refs": "Jet/Jet.Constituents"}}}, "samples.s.sets.part"),
     ({"label": "g", "branches": {"jet pt": "Jet_pt"}}, "samples.s.branches.jet pt"),
     ({"label": "g", "branches": {"jet_sdmass": "0"}}, "samples.s.branches.jet_sdmass"),
+    ({"label": "g", "constituents": {"branches": {"part_pt": "x"}}}, "samples.s.constituents"),
+    ({"label": "g", "sets": {"jet": {"branches": {"pt": "Jet_pt"}}}}, "samples.s.sets.jet"),
+    ({"label": "g", "sets": {"m": {"collections": ["Muon"]}}}, "samples.s.sets.m.collections"),
+    ({"label": "g", "collection": "Jet", "sets": {"m": {"collection": "Muon"}}}, "samples.s.sets.m.collection"),
+    ({"label": "g", "collection": "Jet", "sets": {"part": {"refs": "Jet/Jet.Constituents", "collections": ["T"],
+                                                          "relation": "Jet.particles"}}}, "samples.s.sets.part"),
+    ({"label": "g", "collection": "FatJet", "sets": {"part": {"relation": "Jet.particles", "collections": ["R"]}}},
+     "samples.s.sets.part.relation"),
+    ({"label": "g", "collection": "Jet", "sets": {"part": {"relation": "Jet.particles", "collections": ["R", "P"]}}},
+     "samples.s.sets.part.collections"),
+    ({"label": "g", "sets": {"part": {"relation": "Jet.particles", "collections": ["R"]}}}, "samples.s.collection"),
+    ({"label": "g", "branches": {"m_pt": "x"}, "sets": {"m": {"branches": {"pt": "Muon_pt"}}}},
+     "samples.s.branches.m_pt"),
+    ({"label": "g", "selection": "branch(Jet_pt) > 1"}, "samples.s.selection"),
+    ({"label": "g", "collection": "Jet", "sets": {"part": {"relation": "Jet.particles",
+                                                          "collections": {"R": {"pid": 211}}}}},
+     "samples.s.sets.part.collections.R.pid"),
 ], ids=["format", "label", "labels", "label-and-labels", "syntax", "attribute", "call", "unknown-key", "step",
-        "hdf5-step", "half-link", "refs-without-collections", "column-name", "constant-column"])
+        "hdf5-step", "half-link", "refs-without-collections", "column-name", "constant-column", "old-constituents",
+        "set-named-jet", "collections-alone", "event-collection-of-jet-rows", "two-sources", "relation-of-other-rows",
+        "relation-into-two", "relation-of-event-rows", "column-of-a-set", "branch-of-a-name", "relation-constant"])
 def test_wrong_config(cfg: dict, key: str) -> None:
     """Config mistakes are found when the spec is built, naming the key."""
     with pytest.raises(ConfigError) as info:
@@ -159,7 +179,7 @@ def test_wrong_config(cfg: dict, key: str) -> None:
         (
             {
                 "label": "g",
-                "constituents": {"jet_index": "a_jetIdx", "candidate_index": "a_idx", "branches": {"part_pt": "x"}},
+                "sets": {"part": {"jet_index": "a_jetIdx", "candidate_index": "a_idx", "branches": {"pt": "x"}}},
             },
             "samples.s.collection",
         ),
@@ -181,6 +201,14 @@ def test_error_after_first_step_leaves_no_partial_file(tmp_path: Path) -> None:
     fails(tmp_path, path, {"label": "g", "step_size": 20}, InputError, "jet_pt", "late.root")
 
 
+def test_jet_column_of_event_rows_is_one_value(tmp_path: Path, shared_data: Path) -> None:
+    """A jet kinematic column of event rows mapped to a list per event names the branch and asks for 'collection'."""
+    cfg = {"tree": "events", "label": "q", "branches": {"jet_px": "Jet_Px", "jet_py": "Jet_Py", "jet_pz": "Jet_Pz",
+                                                        "jet_energy": "Jet_E"}}
+    fails(tmp_path, shared_data / "uproot-HZZ.root", cfg, InputError, "holds a list per entry", "'collection'",
+          "branch 'Jet_", "uproot-HZZ.root")
+
+
 def test_tree_without_jetclass_branches_needs_a_collection_or_mapping(tmp_path: Path, shared_data: Path) -> None:
     """NanoAOD read without `collection` or `branches` maps nothing: the error says what to set."""
     fails(
@@ -193,9 +221,8 @@ PAYLOAD = "(x*1).__class__.__init__.__globals__['__builtins__']['__import__']('o
 
 @pytest.mark.parametrize(("cfg", "key"), [
     ({"branches": {"jet_sdmass": PAYLOAD.replace("x", "jet_sdmass")}}, "samples.s.branches.jet_sdmass"),
-    ({"constituents": {"branches": {"part_px": PAYLOAD.replace("x", "part_px")}}},
-     "samples.s.constituents.branches.part_px"),
-], ids=["branches", "constituents"])
+    ({"sets": {"part": {"branches": {"px": PAYLOAD.replace("x", "part_px")}}}}, "samples.s.sets.part.branches.px"),
+], ids=["branches", "sets"])
 def test_branch_expression_cannot_run_code(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cfg: dict, key: str,
 ) -> None:
@@ -215,7 +242,7 @@ def test_damaged_file_is_named_damaged(tmp_path: Path, shared_data: Path) -> Non
 
 def test_missing_tree_suggests_the_nearest_key(tmp_path: Path, shared_data: Path) -> None:
     """A healthy file without the tree lists its keys and suggests the closest one."""
-    fails(tmp_path, shared_data / NANO, {**NANO_FATJET, "tree": "Event"}, InputError, "no TTree 'Event'",
+    fails(tmp_path, shared_data / NANO, {**NANO_FATJET, "tree": "Event"}, InputError, "no TTree or RNTuple 'Event'",
           "did you mean 'Events'", NANO)
 
 
@@ -234,10 +261,66 @@ def test_link_table_keys_take_branch_names_only(
 ) -> None:
     """jet_index/candidate_index (like refs) name a branch: an expression there is refused, nothing runs."""
     payload = PAYLOAD.replace("x", "JetPFCands_pFCandsIdx").replace("+", "* 0 +")
-    cfg = {"tree": "Events", "collection": "Jet", "label": "q", "constituents": {
+    cfg = {"tree": "Events", "collection": "Jet", "label": "q", "sets": {"part": {
         "jet_index": "JetPFCands_jetIdx", "candidate_index": payload,
-        "branches": {"part_pt": "PFCands_pt", "part_eta": "PFCands_eta", "part_phi": "PFCands_phi"}}}
+        "branches": {"pt": "PFCands_pt", "eta": "PFCands_eta", "phi": "PFCands_phi"}}}}
     monkeypatch.chdir(tmp_path)
-    key = "samples.s.constituents.candidate_index"
+    key = "samples.s.sets.part.candidate_index"
     fails(tmp_path, shared_data / "pfnano.root", cfg, ConfigError, key, "branch name")
     assert not (tmp_path / "pwned").exists()
+
+
+def edm4hep_copy(tmp_path: Path, shared_data: Path, *, shift: int, collection_id: bool) -> Path:
+    """The jets, their relation and the reconstructed particles of the EDM4hep file rewritten by uproot, the first
+    relation index moved by `shift`, with or without the relation's collectionID branch."""
+    tree = uproot.open(shared_data / EDM4HEP)["events"]
+    names = [n for n in tree.keys(full_paths=True) if n.startswith((
+        "Jet/Jet.momentum", "Jet/Jet.energy", "Jet/Jet.particles_", "ReconstructedParticles/ReconstructedParticles.",
+    )) and "[" not in n]
+    names += [RELATION, *(["_Jet_particles/_Jet_particles.collectionID"] if collection_id else [])]
+    arrays = tree.arrays(names, how=dict)
+    index = ak.to_numpy(ak.flatten(arrays[RELATION])).copy()
+    index[0] += shift
+    arrays[RELATION] = ak.unflatten(index, ak.num(arrays[RELATION]))
+    path = tmp_path / "edm4hep_bad.root"
+    with uproot.recreate(path) as f:
+        f.mktree("events", {name: values.type.content for name, values in arrays.items()})
+        f["events"].extend(arrays)
+    return path
+
+
+@pytest.mark.parametrize("collection_id", [True, False], ids=["with-collection-id", "index-only"])
+def test_relation_index_out_of_range(tmp_path: Path, shared_data: Path, collection_id: bool) -> None:
+    """An index of _Jet_particles past the reconstructed particles of its event names the index branch and file."""
+    path = edm4hep_copy(tmp_path, shared_data, shift=1000, collection_id=collection_id)
+    fails(tmp_path, path, EDM4HEP_JETS, InputError, "index 1007 out of range of the 20 elements", RELATION,
+          "edm4hep_bad.root")
+
+
+def test_relation_into_another_collection(tmp_path: Path, shared_data: Path) -> None:
+    """The relation's collectionID is the podio ID of ReconstructedParticles: pointing it at the MC Particle
+    collection (whose indices would be in range) is an error naming the collectionID branch."""
+    cfg = {**EDM4HEP_JETS, "sets": {"part": {"relation": "Jet.particles", "collections": ["Particle"]}}}
+    fails(tmp_path, shared_data / EDM4HEP, cfg, InputError, "collection ID 2071149774, not 921439302",
+          "'Particle'", "_Jet_particles/_Jet_particles.collectionID", EDM4HEP)
+
+
+@pytest.mark.parametrize(("source", "cfg", "needles"), [
+    ("pfnano.root", {**PFNANO_JET, "sets": {"part": {**PFNANO_JET["sets"]["part"], "branches": {"pt": "PFCands_ptx"}}}},
+     ("branch 'PFCands_ptx'", "samples.s.sets.part.branches.pt", "did you mean 'PFCands_pt'")),
+    ("nano_dimuon.root", {**NANO_EVENTS, "sets": {"muons": {"collection": "Muon", "branches": {"met": "MET_pt"}}}},
+     ("holds one value per event, not a list", "samples.s.sets.muons", "branch 'MET_pt'")),
+    ("nano_dimuon.root", {**NANO_EVENTS, "sets": {"met": {"branches": {"pt": "MET_pt"}}}},
+     ("holds one value per row, not a list", "samples.s.sets.met", "branch 'MET_pt'")),
+    ("nano_dimuon.root", {**NANO_EVENTS, "sets": {"muons": {"collection": "Muon", "branches": {"ept": "Electron_pt"}}}},
+     ("field 'ept' has other per-row lengths", "branch 'Electron_pt'")),
+    ("nano_dimuon.root", {**NANO_EVENTS, "sets": {"muons": {"collection": "Muonz"}}},
+     ("collection 'Muonz'", "samples.s.sets.muons", "did you mean 'Muon_pt'")),
+    ("uproot-issue513.root", {**DELPHES, "sets": {"part": {"refs": "Jet/Jet.PT", "collections": ["EFlowTrack"]}}},
+     ("is not a TRefArray", "branch 'Jet/Jet.PT'")),
+], ids=["missing-branch", "scalar-field", "scalar-field-per-row", "unequal-lengths", "no-such-collection", "not-refs"])
+def test_set_that_does_not_fit_the_file(tmp_path: Path, shared_data: Path, source: str, cfg: dict,
+                                        needles: tuple[str, ...]) -> None:
+    """A set whose branch is missing, holds one value instead of a list, disagrees in length, names no collection
+    or is no TRefArray stops ingestion naming the branch or key and the file, with no output left."""
+    fails(tmp_path, shared_data / source, cfg, InputError, *needles, source)

@@ -67,3 +67,27 @@ def test_other_sources_are_safe_expressions() -> None:
     np.testing.assert_allclose(expression.evaluate(COLUMNS), np.hypot(COLUMNS["pt"], COLUMNS["eta"]))
     with pytest.raises(ConfigError, match="samples.x.branches.y.*unsupported syntax"):
         Expression.parse_source("Jet.PT * 2", "samples.x.branches.y")
+
+
+def test_branch_reads_a_dotted_name() -> None:
+    """branch("Jet.Flavor") reads the column of that (non-identifier) name; it counts among the names read."""
+    columns = {**COLUMNS, "Jet.Flavor": np.array([5, 0, 5, 4]), "Jet/Jet.PT": COLUMNS["pt"]}
+    expression = Expression.parse('branch("Jet.Flavor") == 5 and branch("Jet/Jet.PT") > eta', "samples.x.labels.b")
+    assert expression.names == {"Jet.Flavor", "Jet/Jet.PT", "eta"}
+    np.testing.assert_array_equal(expression.evaluate(columns), [True, False, True, False])
+    source = Expression.parse_source('branch("Jet.Flavor") * 2', "samples.x.branches.y")
+    assert not source.is_branch and source.names == {"Jet.Flavor"}
+    np.testing.assert_array_equal(source.evaluate(columns), [10, 0, 10, 8])
+
+
+@pytest.mark.parametrize("text", ['branch(pt)', 'branch("a", "b")', "branch(1)", 'branch("")', 'abs(branch)(pt)'])
+def test_branch_takes_one_string_constant(text: str) -> None:
+    """branch() with anything but one non-empty string constant is a config error naming the key."""
+    with pytest.raises(ConfigError, match=r"samples\.x\.selection"):
+        Expression.parse(text, "samples.x.selection")
+
+
+def test_dotted_names_hint_at_branch() -> None:
+    """A dotted name written bare is attribute syntax, refused with the branch("...") spelling to use instead."""
+    with pytest.raises(ConfigError, match=r'unsupported syntax \(Attribute\); .* branch\("Jet.Flavor"\)'):
+        Expression.parse("Jet.Flavor == 5", "samples.x.labels.b")

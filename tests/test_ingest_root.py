@@ -19,8 +19,8 @@ from rootml.seeds import stable_event_ids
 CLASSES = ["g", "q", "b", "t"]
 ONE_HOT = {"g": "label_g == 1", "q": "label_q == 1"}
 PFCANDS = {
-    "part_pt": "PFCands_pt", "part_eta": "PFCands_eta", "part_phi": "PFCands_phi", "part_mass": "PFCands_mass",
-    "part_pid": "PFCands_pdgId", "part_charge": "PFCands_charge",
+    "pt": "PFCands_pt", "eta": "PFCands_eta", "phi": "PFCands_phi", "mass": "PFCands_mass", "pid": "PFCands_pdgId",
+    "charge": "PFCands_charge",
 }
 # Config snippets for the real files (also the examples in the docs).
 HZZ = {"files": ["uproot-HZZ.root"], "tree": "events", "collection": "Jet", "label": "q",
@@ -36,23 +36,22 @@ NANO_JET = {
 PFNANO_JET = {
     "tree": "Events", "collection": "Jet", "label": "q", "event_id": "event",
     "branches": {"jet_pt": "Jet_pt * (1 - Jet_rawFactor)", "jet_mass": "Jet_mass * (1 - Jet_rawFactor)"},
-    "constituents": {"jet_index": "JetPFCands_jetIdx", "candidate_index": "JetPFCands_pFCandsIdx",
-                     "branches": {**PFCANDS, "part_puppiWeight": "PFCands_puppiWeight"}},
+    "sets": {"part": {"jet_index": "JetPFCands_jetIdx", "candidate_index": "JetPFCands_pFCandsIdx",
+                      "branches": {**PFCANDS, "puppiWeight": "PFCands_puppiWeight"}}},
 }
 PFNANO_FATJET = {  # AK8 PUPPI jets: constituents enter with their PUPPI weight
     "tree": "Events", "collection": "FatJet", "label": "t", "event_id": "event",
     "branches": {"jet_pt": "FatJet_pt * (1 - FatJet_rawFactor)", "jet_mass": "FatJet_mass * (1 - FatJet_rawFactor)"},
-    "constituents": {"jet_index": "FatJetPFCands_jetIdx", "candidate_index": "FatJetPFCands_pFCandsIdx",
-                     "branches": {**PFCANDS, "part_pt": "PFCands_pt * PFCands_puppiWeight",
-                                  "part_mass": "PFCands_mass * PFCands_puppiWeight"}},
+    "sets": {"part": {"jet_index": "FatJetPFCands_jetIdx", "candidate_index": "FatJetPFCands_pFCandsIdx",
+                      "branches": {**PFCANDS, "pt": "PFCands_pt * PFCands_puppiWeight",
+                                   "mass": "PFCands_mass * PFCands_puppiWeight"}}},
 }
 DELPHES = {
     "tree": "Delphes",
     "collection": "Jet",
     "label": "q",
-    "constituents": {
-        "refs": "Jet/Jet.Constituents",
-        "collections": ["EFlowTrack", "EFlowPhoton", "EFlowNeutralHadron"],
+    "sets": {
+        "part": {"refs": "Jet/Jet.Constituents", "collections": ["EFlowTrack", "EFlowPhoton", "EFlowNeutralHadron"]},
     },
 }
 
@@ -176,6 +175,27 @@ def test_small_steps_stream_row_groups_with_the_same_content(tmp_path: Path) -> 
     assert ak.array_equal(whole, stepped) and stats["entries"] == 300
 
 
+def test_rntuple_written_by_uproot_reads_like_the_ttree(tmp_path: Path) -> None:
+    """uproot's `file[name] = dict` writes an RNTuple: the same JetClass-style columns give the same rows as a TTree."""
+    written = jetclass_arrays(100, seed=9)
+    columns = {k: v for k, v in written.items() if k != "part"} | {
+        f"part_{field}": written["part"][field] for field in written["part"].fields
+    }
+    tables = {}
+    for kind in ("ttree", "rntuple"):
+        path = tmp_path / kind / "jets.root"
+        path.parent.mkdir()
+        if kind == "ttree":
+            write_tree(path, written)
+        else:
+            with uproot.recreate(path) as f:
+                f["tree"] = columns
+        ingest(path.parent, path, {"labels": ONE_HOT, "step_size": 30})
+        tables[kind] = pq.read_table(path.parent / "out" / "s.parquet")
+    assert uproot.open(tmp_path / "rntuple" / "jets.root")["tree"].classname == "ROOT::RNTuple"
+    assert tables["rntuple"].num_rows == 100 and tables["rntuple"].equals(tables["ttree"], check_metadata=True)
+
+
 def test_missing_particle_columns_are_derived(tmp_path: Path) -> None:
     """From px/py/pz/E and pid alone: deta/dphi to the jet axis, charge from pid, type flags, jet mass and count."""
     full = jetclass_arrays(200, seed=4)
@@ -274,10 +294,8 @@ def test_pfnano_constituents_through_link_table_sum_to_the_jet(
 
 def test_pfnano_link_table_columns_are_taken_per_link(tmp_path: Path, shared_data: Path) -> None:
     """A branch of the link table itself (JetPFCands_pt) is taken per link, equal to the gathered candidate pt."""
-    cfg = {
-        **PFNANO_JET,
-        "constituents": {**PFNANO_JET["constituents"], "branches": {**PFCANDS, "part_linkpt": "JetPFCands_pt"}},
-    }
+    part = PFNANO_JET["sets"]["part"]
+    cfg = {**PFNANO_JET, "sets": {"part": {**part, "branches": {**PFCANDS, "linkpt": "JetPFCands_pt"}}}}
     jets, _ = ingest(tmp_path, shared_data / "pfnano.root", cfg)
     candidate_pt = np.hypot(ak.flatten(jets.part_px), ak.flatten(jets.part_py))
     np.testing.assert_allclose(ak.to_numpy(ak.flatten(jets.part_linkpt)), ak.to_numpy(candidate_pt), rtol=1e-5)

@@ -1,8 +1,11 @@
-"""Model zoo: shapes, permutation and padding invariance, learning on separable toy data, config errors."""
+"""Model zoo: shapes, permutation and padding invariance, learning on separable toy data, config errors; models on
+one set are today's models bit for bit, models on several sets join them into one sequence."""
 
 from __future__ import annotations
 
+import hashlib
 import warnings
+from collections.abc import Callable
 
 import jsonschema
 import numpy as np
@@ -17,6 +20,11 @@ from rootml.training.device import configure_torch
 
 N_FEATURES, N_HIGHLEVEL, IMAGE = 6, 5, (1, 12, 12)
 DIMS = {"features": N_FEATURES, "points": 2, "highlevel": N_HIGHLEVEL, "image": IMAGE}
+SET_KEYS = ("features", "points", "vectors", "mask")
+N_SV_FEATURES = 3
+# two sets: the jet's particles and its secondary vertices (inputs <set>/<name>)
+TWO_SET_DIMS = {"part/features": N_FEATURES, "part/points": 2, "part/vectors": 4,
+                "sv/features": N_SV_FEATURES, "sv/points": 2, "sv/vectors": 4}
 
 # tiny versions of every torch family (name, family, hyper-parameters)
 TORCH_MODELS = [
@@ -33,17 +41,29 @@ TORCH_MODELS = [
                                           "pair_features": True, "pair_embed_dims": [8]}),
 ]
 PARTICLE_MODELS = [m for m in TORCH_MODELS if m[1] in ("deepsets", "particlenet", "interaction_net", "transformer")]
+# sha256 (first 16 hex digits) of the parameter names and bytes of each particle model built with seed 7 before sets
+# existed (git f8a6e89): a model of one set is that model, weight for weight
+TODAYS_WEIGHTS = {
+    "deepsets": "4e4cd3ed14ad251e", "deepsets_mean": "01600718e5f23839", "particlenet": "c381ef4569c9d3cd",
+    "particlenet_nofusion": "72eae19e9d3746dc", "interaction_net": "1b328a34a8750597",
+    "transformer": "84121bbf5856437c", "transformer_mean": "63eee22fc2d2839c", "transformer_pairs": "7b510c7742485236",
+}
+# every torch family, and each set family on two sets
+LEARNING = [(*model, False) for model in TORCH_MODELS] + [
+    (f"{name}_two_sets", family, hparams, True) for name, family, hparams in PARTICLE_MODELS]
 AUTOENCODERS = [("ae_dense", {"hidden": [8], "latent_dim": 2}),
                 ("ae_image", {"input": "image", "channels": [4, 8], "latent_dim": 4})]
 
 
-def particle_batch(n_real: list[int], n_max: int, seed: int, shift: float = 0.0) -> dict[str, torch.Tensor]:
+def particle_batch(
+    n_real: list[int], n_max: int, seed: int, shift: float = 0.0, n_features: int = N_FEATURES, n_coordinates: int = 2,
+) -> dict[str, torch.Tensor]:
     """Random jets with `n_real` particles each, padded to `n_max` with zeros (weaver layout)."""
     gen = torch.Generator().manual_seed(seed)
     batch = len(n_real)
     mask = (torch.arange(n_max).expand(batch, n_max) < torch.tensor(n_real).unsqueeze(1)).float().unsqueeze(1)
-    features = (torch.randn(batch, N_FEATURES, n_max, generator=gen) + shift) * mask
-    points = torch.randn(batch, 2, n_max, generator=gen) * 0.4 * mask
+    features = (torch.randn(batch, n_features, n_max, generator=gen) + shift) * mask
+    points = torch.randn(batch, n_coordinates, n_max, generator=gen) * 0.4 * mask
     pt = torch.rand(batch, n_max, generator=gen) * 50 + 1
     eta, phi = points[:, 0] + 0.5, points[:, 1] + 1.0
     vectors = torch.stack((pt * torch.cos(phi), pt * torch.sin(phi), pt * torch.sinh(eta), pt * torch.cosh(eta)),
@@ -53,9 +73,45 @@ def particle_batch(n_real: list[int], n_max: int, seed: int, shift: float = 0.0)
             "image": torch.randn(batch, *IMAGE, generator=gen) + shift}
 
 
+def two_set_batch(n_real: list[int], n_max: int, seed: int, shift: float = 0.0) -> dict[str, torch.Tensor]:
+    """particle_batch as set `part`, and a set `sv` of N_SV_FEATURES features, n_max // 2 slots, n // 2 + 1 real."""
+    part = particle_batch(n_real, n_max, seed, shift)
+    sv = particle_batch([min(n // 2 + 1, n_max // 2) for n in n_real], n_max // 2, seed + 1, shift, N_SV_FEATURES)
+    return {**{f"part/{key}": part[key] for key in SET_KEYS}, **{f"sv/{key}": sv[key] for key in SET_KEYS}}
+
+
 def run(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Call a model with the batch tensors its input_keys name."""
     return model(*(batch[key] for key in model.input_keys))
+
+
+def each_set_input(batch: dict[str, torch.Tensor], prefix: str,
+                   change: Callable[[str, torch.Tensor], torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The batch with change(name, tensor) applied to the inputs of the set whose keys start with `prefix`."""
+    return {key: change(key.removeprefix(prefix), value) if key.startswith(prefix) and key.removeprefix(prefix) in
+            SET_KEYS else value for key, value in batch.items()}
+
+
+def assert_set_invariance(model: torch.nn.Module, batch: dict[str, torch.Tensor], prefixes: list[str]) -> None:
+    """For each set (its keys start with a prefix): shuffling its slots (padded ones interleaved), adding or removing
+    padding, or junk in padded slots leaves the output unchanged; changing a real element does not."""
+    reference = run(model, batch)
+    for prefix in prefixes:
+        mask = batch[prefix + "mask"]
+        perm = torch.randperm(mask.size(-1), generator=torch.Generator().manual_seed(4))
+        assert not torch.equal(mask[..., perm], mask)
+        n_used = int(mask.sum(dim=-1).max())
+        changes = [lambda name, value: value[..., perm], lambda name, value: torch.nn.functional.pad(value, (0, 7)),
+                   lambda name, value: value[..., :n_used],
+                   lambda name, value: value if name == "mask" else value + (1 - mask) * 3.0]
+        for change in changes:
+            torch.testing.assert_close(run(model, each_set_input(batch, prefix, change)), reference, atol=1e-5,
+                                       rtol=1e-5)
+        moved = {**batch, prefix + "features": batch[prefix + "features"].clone(),
+                 prefix + "points": batch[prefix + "points"].clone()}
+        moved[prefix + "features"][0, :, 0] += 1.0
+        moved[prefix + "points"][0, :, 0] += 0.3
+        assert not torch.allclose(run(model, moved)[0], reference[0], atol=1e-4)
 
 
 @pytest.mark.parametrize("n_outputs", [2, 5, 1])
@@ -92,29 +148,48 @@ def test_permutation_and_padding_invariance(name: str, family: str, hparams: dic
     """Shuffling particles (padded ones interleaved), adding or removing padding, or junk in padded slots
     leaves the output unchanged, also for jets with fewer particles than kNN neighbours."""
     model = build_model(family, DIMS, 3, **hparams).eval()
-    batch = particle_batch([9, 2, 1, 6, 9], 10, seed=3)
-    reference = run(model, batch)
+    assert_set_invariance(model, particle_batch([9, 2, 1, 6, 9], 10, seed=3), [""])
 
-    perm = torch.randperm(10, generator=torch.Generator().manual_seed(4))
-    shuffled = {k: v[..., perm] if v.dim() == 3 else v for k, v in batch.items()}
-    assert not torch.equal(shuffled["mask"], batch["mask"])
-    torch.testing.assert_close(run(model, shuffled), reference, atol=1e-5, rtol=1e-5)
 
-    padded = {k: torch.nn.functional.pad(v, (0, 7)) if v.dim() == 3 else v for k, v in batch.items()}
-    torch.testing.assert_close(run(model, padded), reference, atol=1e-5, rtol=1e-5)
+@pytest.mark.parametrize("name,family,hparams", PARTICLE_MODELS, ids=[m[0] for m in PARTICLE_MODELS])
+def test_one_set_models_are_todays_models(name: str, family: str, hparams: dict) -> None:
+    """On one set (inputs features, points, vectors, mask) every set family builds exactly the model it built before
+    sets existed: the same parameters, created in the same order, with the same weights from the same seed."""
+    model = build_model(family, DIMS, 2, seed=7, **hparams)
+    digest = hashlib.sha256()
+    for key, tensor in model.state_dict().items():
+        digest.update(key.encode())
+        digest.update(tensor.numpy().tobytes())
+    assert digest.hexdigest()[:16] == TODAYS_WEIGHTS[name]
+    assert type(model).__module__ == f"rootml.models.{family}"
 
-    trimmed = {k: v[..., :9] if v.dim() == 3 else v for k, v in batch.items()}
-    torch.testing.assert_close(run(model, trimmed), reference, atol=1e-5, rtol=1e-5)
 
-    junk = {k: v + (1 - batch["mask"]) * 3.0 if k in ("features", "points", "vectors") else v
-            for k, v in batch.items()}
-    torch.testing.assert_close(run(model, junk), reference, atol=1e-5, rtol=1e-5)
+@pytest.mark.parametrize("name,family,hparams", PARTICLE_MODELS, ids=[m[0] for m in PARTICLE_MODELS])
+def test_two_set_models_join_their_sets(name: str, family: str, hparams: dict) -> None:
+    """On two sets the family's own model runs on the joined sequence: inputs <set>/<name> in set order, one
+    embedding per set to set_embed_dim (the model's feature width) and a set-type vector each; the output is
+    invariant under each set's slot order and padding, and a real element of either set matters."""
+    model = build_model(family, TWO_SET_DIMS, 3, seed=2, set_embed_dim=12, **hparams).eval()
+    keys = build_model(family, DIMS, 3, **hparams).input_keys
+    assert model.input_keys == tuple(f"{name}/{key}" for name in ("part", "sv") for key in keys)
+    assert (model.embed["part"].in_features, model.embed["sv"].in_features) == (N_FEATURES, N_SV_FEATURES)
+    assert model.set_type.shape == (2, 12, 1)
+    assert type(model.core).__module__ == f"rootml.models.{family}"
+    again = build_model(family, TWO_SET_DIMS, 3, seed=2, set_embed_dim=12, **hparams).state_dict()
+    assert all(torch.equal(tensor, again[key]) for key, tensor in model.state_dict().items())
+    assert_set_invariance(model, two_set_batch([9, 2, 1, 6, 9], 10, seed=3), ["part/", "sv/"])
 
-    # a real particle does matter
-    moved = {**batch, "features": batch["features"].clone(), "points": batch["points"].clone()}
-    moved["features"][0, :, 0] += 1.0
-    moved["points"][0, :, 0] += 0.3
-    assert not torch.allclose(run(model, moved)[0], reference[0], atol=1e-4)
+
+def test_particlenet_graph_on_three_coordinates() -> None:
+    """ParticleNet on a set with three coordinates (hits in x, y, z) builds its kNN graph in all three: it stays
+    invariant under slot order and padding, and moving elements along z alone changes its output."""
+    model = build_model("particlenet", {"features": N_FEATURES, "points": 3}, 3, seed=1, k=3, conv_params=[[16]],
+                        fc_params=[16]).eval()
+    batch = particle_batch([9, 2, 1, 6, 9], 10, seed=3, n_coordinates=3)
+    assert_set_invariance(model, batch, [""])
+    stretched = {**batch, "points": batch["points"] * torch.tensor([1.0, 1.0, 5.0]).view(1, 3, 1)}
+    assert not torch.equal(knn(stretched["points"], batch["mask"], 3)[0], knn(batch["points"], batch["mask"], 3)[0])
+    assert not torch.allclose(run(model, stretched), run(model, batch), atol=1e-4)
 
 
 def test_knn_neighbours_are_real_and_nearest() -> None:
@@ -127,23 +202,27 @@ def test_knn_neighbours_are_real_and_nearest() -> None:
     assert valid[0, 0].sum(dim=-1).tolist() == [3, 3, 3, 3, 0]
 
 
-def separable_batch(n: int, seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """Two classes whose inputs differ by a mean shift of 1 (half of each), 2-9 particles per jet."""
+def separable_batch(
+    n: int, seed: int, make: Callable[..., dict[str, torch.Tensor]] = particle_batch,
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Two classes whose inputs (made by `make`) differ by a mean shift of 1 (half of each), 2-9 particles per jet."""
     labels = torch.arange(n) % 2
     gen = torch.Generator().manual_seed(seed)
     n_real = torch.randint(2, 10, (n,), generator=gen).tolist()
-    batch = particle_batch(n_real, 10, seed, shift=0.0)
-    signal = particle_batch(n_real, 10, seed + 1, shift=1.0)
+    batch = make(n_real, 10, seed, shift=0.0)
+    signal = make(n_real, 10, seed + 1, shift=1.0)
     chosen = {k: torch.where(labels.view(-1, *[1] * (v.dim() - 1)) == 1, signal[k], v) for k, v in batch.items()}
     return chosen, labels
 
 
-@pytest.mark.parametrize("name,family,hparams", TORCH_MODELS, ids=[m[0] for m in TORCH_MODELS])
-def test_training_reduces_loss(name: str, family: str, hparams: dict) -> None:
-    """A few Adam steps on a separable toy task lower the held-out cross-entropy by a clear margin."""
-    batch, labels = separable_batch(128, seed=5)
-    held_out, held_labels = separable_batch(128, seed=50)
-    model = build_model(family, DIMS, 2, seed=7, **hparams)
+@pytest.mark.parametrize("name,family,hparams,two_sets", LEARNING, ids=[case[0] for case in LEARNING])
+def test_training_reduces_loss(name: str, family: str, hparams: dict, two_sets: bool) -> None:
+    """A few Adam steps on a separable toy task lower the held-out cross-entropy by a clear margin (set families:
+    on one set and on two)."""
+    make, dims = (two_set_batch, TWO_SET_DIMS) if two_sets else (particle_batch, DIMS)
+    batch, labels = separable_batch(128, 5, make)
+    held_out, held_labels = separable_batch(128, 50, make)
+    model = build_model(family, dims, 2, seed=7, **hparams)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     loss_fn = torch.nn.CrossEntropyLoss()
 
@@ -174,14 +253,16 @@ def configured_torch():
     torch.set_num_threads(threads)
 
 
-@pytest.mark.parametrize("name,family,hparams", TORCH_MODELS, ids=[m[0] for m in TORCH_MODELS])
-def test_backward_is_deterministic_on_two_threads(name: str, family: str, hparams: dict, configured_torch) -> None:
-    """As the trainer configures torch, every family's backward pass has deterministic kernels and repeats bit for
-    bit."""
-    batch, labels = separable_batch(256, seed=3)  # large enough for torch's parallel CPU kernels
+@pytest.mark.parametrize("name,family,hparams,two_sets", LEARNING, ids=[case[0] for case in LEARNING])
+def test_backward_is_deterministic_on_two_threads(name: str, family: str, hparams: dict, two_sets: bool,
+                                                  configured_torch) -> None:
+    """As the trainer configures torch, every family's backward pass (on one set and on two) has deterministic
+    kernels and repeats bit for bit."""
+    make, dims = (two_set_batch, TWO_SET_DIMS) if two_sets else (particle_batch, DIMS)
+    batch, labels = separable_batch(256, 3, make)  # large enough for torch's parallel CPU kernels
 
     def gradients() -> list[torch.Tensor]:
-        model = build_model(family, DIMS, 2, seed=7, **hparams)
+        model = build_model(family, dims, 2, seed=7, **hparams)
         with torch.random.fork_rng():  # the same dropout masks in both passes
             torch.manual_seed(11)
             torch.nn.functional.cross_entropy(run(model, batch), labels).backward()

@@ -27,7 +27,7 @@ def test_planning_the_workflow_imports_no_torch_or_xgboost() -> None:
         "check_config(config)\n"
         "runs = model_runs(config)\n"
         "assert runs['image_ae'].representations == ['images']\n"
-        "assert runs['particlenet'].representations == ['particles']\n"
+        "assert runs['particlenet'].representations == runs['particlenet'].sets == ['part']\n"
         f"print(sorted(name for name in {HEAVY_MODULES!r} if name in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)

@@ -11,6 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
+from rootml.config import feature_sets
 from rootml.errors import ConfigError, InputError
 from rootml.ingest.writer import write_parquet
 from rootml.preprocess.chunk import preprocess_chunk
@@ -28,7 +29,7 @@ def run_config(**blocks: Any) -> dict[str, Any]:
     config = {
         "seed": 11, "classes": CLASSES,
         "samples": {c: {"label": c, "generate": {"process": "quark", "chunks": 1}} for c in CLASSES},
-        "features": {"n_particles": N_PARTICLES},
+        "features": {"sets": {"part": {"max_length": N_PARTICLES}}},
         "preprocess": {"reweighting": {"bins": [6, 4]}},
         "represent": {"images": {"n_pixels": 11}},
         **copy.deepcopy(blocks),
@@ -50,20 +51,25 @@ def test_every_split_group_holds_its_jets_with_the_contract_shapes(tmp_path: Pat
     jets = ak.from_parquet(parquet)
     expected = assign_splits(ak.to_numpy(jets.event_id), config["preprocess"]["splits"], config["seed"])
     assert [counts[s] for s in SPLITS] == np.bincount(expected, minlength=3).tolist()
-    n_hl, n_part = len(config["features"]["highlevel"]), len(config["features"]["constituents"])
+    n_hl, part_features = len(config["features"]["highlevel"]), feature_sets(config)["part"]["features"]
     with h5py.File(out, "r") as h5:
         for index, split in enumerate(SPLITS):
             group, rows = h5[split], expected == index
             n = int(rows.sum())
+            assert set(group) == {"label", "weight", "event_id", "highlevel", "part", "image",
+                                  *(f"obs_{o}" for o in ("jet_pt", "jet_eta", "jet_mass", "jet_sdmass", "jet_energy"))}
             np.testing.assert_array_equal(group["event_id"][:], ak.to_numpy(jets.event_id)[rows])
             assert group["highlevel"].shape == (n, n_hl)
-            assert group["features"].shape == (n, n_part, N_PARTICLES)
-            assert group["points"].shape == (n, 2, N_PARTICLES) and group["vectors"].shape == (n, 4, N_PARTICLES)
-            assert group["mask"].shape == (n, N_PARTICLES) and group["mask"].dtype == bool
+            assert set(group["part"]) == {"features", "points", "vectors", "mask"}
+            assert group["part/features"].shape == (n, len(part_features), N_PARTICLES)
+            assert group["part/points"].shape == (n, 2, N_PARTICLES)
+            assert group["part/vectors"].shape == (n, 4, N_PARTICLES)
+            assert group["part/mask"].shape == (n, N_PARTICLES) and group["part/mask"].dtype == bool
             assert group["image"].shape == (n, 1, 11, 11)
             assert group["label"].dtype == np.int64 and set(group["label"][:]) == {1}
             np.testing.assert_allclose(group["obs_jet_energy"][:], ak.to_numpy(jets.jet_energy)[rows])
-        train = {name: values[:] for name, values in h5["train"].items()}
+        train = {name: values[:] for name, values in h5["train"].items() if name != "part"}
+        train.update({name: values[:] for name, values in h5["train/part"].items()})
         selected = jets[expected == 0]
         # vectors are the constituents' (px, py, pz, E) in decreasing pT, zero beyond the real particles
         n_real = np.minimum(ak.to_numpy(ak.num(selected.part_px)), N_PARTICLES)
@@ -74,7 +80,7 @@ def test_every_split_group_holds_its_jets_with_the_contract_shapes(tmp_path: Pat
                                                            keepdims=True)][:, 0])
         np.testing.assert_allclose(train["vectors"][:, 3, 0], first, rtol=1e-6)
         assert np.all(train["features"][~np.broadcast_to(train["mask"][:, None], train["features"].shape)] == 0)
-        i_logpt = config["features"]["constituents"].index("part_logpt")
+        i_logpt = part_features.index("part_logpt")
         np.testing.assert_allclose(train["features"][:, i_logpt][train["mask"]], np.log(pt[train["mask"]]), rtol=1e-5)
         np.testing.assert_allclose(train["image"].sum(axis=(1, 2, 3)), 1.0, rtol=1e-5)
 
@@ -84,11 +90,11 @@ def test_kinematic_edges_are_stored_when_asked(tmp_path: Path) -> None:
     parquet = write_synthetic_chunk(tmp_path / "in.parquet", 60, 0, seed=5)
     preprocess_chunk(parquet, tmp_path / "out.h5", config=config, progress=False)
     with h5py.File(tmp_path / "out.h5", "r") as h5:
-        knn, points = h5["train/knn"][:], h5["train/points"][:]
+        knn, points = h5["train/part/knn"][:], h5["train/part/points"][:]
         assert knn.shape == (len(points), N_PARTICLES, 3) and knn.dtype == np.int32
         # the nearest neighbour of the leading particle is the closest other real particle in (deta, dphi)
         d = np.hypot(points[0, 0, 1:] - points[0, 0, 0], points[0, 1, 1:] - points[0, 1, 0])
-        d[~h5["train/mask"][0, 1:]] = np.inf
+        d[~h5["train/part/mask"][0, 1:]] = np.inf
         assert knn[0, 0, 0] == 1 + np.argmin(d)
 
 
@@ -125,13 +131,25 @@ def test_bad_labels_missing_columns_and_missing_files(tmp_path: Path) -> None:
         preprocess_chunk(write_columns(tmp_path / "a.parquet", columns), tmp_path / "a.h5", config=run_config(),
                          progress=False)
     columns = synthetic_jets(10, 0, seed=2)
-    del columns["part_deta"]
-    with pytest.raises(InputError, match="part_deta") as err:
+    del columns["part_energy"]
+    with pytest.raises(InputError, match="part_energy") as err:
         preprocess_chunk(write_columns(tmp_path / "b.parquet", columns), tmp_path / "b.h5", config=run_config(),
                          progress=False)
     assert err.value.file == str(tmp_path / "b.parquet")
     with pytest.raises(InputError, match="cannot read the ingested parquet file"):
         preprocess_chunk(tmp_path / "missing.parquet", tmp_path / "c.h5", config=run_config(), progress=False)
+
+
+def test_angles_missing_from_the_input_are_computed_relative_to_the_jet_axis(tmp_path: Path) -> None:
+    columns = synthetic_jets(40, 2, seed=4)
+    without = {name: values for name, values in columns.items() if name not in ("part_deta", "part_dphi")}
+    points = []
+    for name, data in (("stored", columns), ("computed", without)):
+        preprocess_chunk(write_columns(tmp_path / f"{name}.parquet", data), tmp_path / f"{name}.h5",
+                         config=run_config(), progress=False)
+        with h5py.File(tmp_path / f"{name}.h5", "r") as h5:
+            points.append(h5["train/part/points"][:])
+    np.testing.assert_allclose(points[1], points[0], atol=2e-5)
 
 
 def test_image_settings_jet_images_refuses_are_config_errors(tmp_path: Path) -> None:

@@ -10,13 +10,13 @@ import matplotlib.image
 import numpy as np
 
 from rootml.plotting.inputs import feature_edges, plot_feature, plot_inputs
-from rootml.preprocess.layout import prepared_paths
 
 CLASSES = ["QCD", "top"]
 
 
-def write_split(directory: Path, seed: int = 0, n: int = 200) -> None:
-    """A minimal prepared split (two high-level and two constituent features) in the contract layout."""
+def write_split(directory: Path, seed: int = 0, n: int = 200) -> dict[str, Path]:
+    """A minimal prepared split (two high-level features, two of set `part`, images) in the contract layout; return
+    representation -> file."""
     rng = np.random.default_rng(seed)
     directory.mkdir(parents=True)
     labels = rng.integers(0, 2, n)
@@ -32,26 +32,33 @@ def write_split(directory: Path, seed: int = 0, n: int = 200) -> None:
         h5.attrs.update({"classes": json.dumps(CLASSES), "feature_names": json.dumps(["jet_mass", "jet_nparticles"])})
         h5["label"] = labels
         h5["highlevel_raw"] = np.stack([mass, nparticles], axis=1).astype(np.float32)
-    with h5py.File(directory / "particles.h5", "w") as h5:
+    with h5py.File(directory / "part.h5", "w") as h5:
         h5.attrs.update({"classes": json.dumps(CLASSES), "feature_names": json.dumps(["part_logpt", "part_charge"]),
-                         "normalization": json.dumps(normalization)})
+                         "normalization": json.dumps(normalization), "set": "part"})
         h5["label"], h5["mask"], h5["features"] = labels, mask, features.astype(np.float32)
     with h5py.File(directory / "images.h5", "w") as h5:
         h5.attrs.update({"classes": json.dumps(CLASSES), "extent": 1.0})
         h5["label"], h5["image"] = labels, image
+    return {name: directory / f"{name}.h5" for name in ("highlevel", "images", "part")}
 
 
 def test_one_figure_per_feature_and_the_jet_images(tmp_path: Path) -> None:
-    write_split(tmp_path / "train")
-    written = plot_inputs(
-        prepared_paths(tmp_path / "train"), tmp_path / "plots" / "inputs", tmp_path / "plots" / "jet_images"
-    )
+    prepared = write_split(tmp_path / "train")
+    written = plot_inputs(prepared, tmp_path / "plots" / "inputs", tmp_path / "plots" / "jet_images")
     stems = ["jet_mass", "jet_nparticles", "part_logpt", "part_charge"]
     assert written == [tmp_path / "plots" / "inputs" / f"{s}.{x}" for s in stems for x in ("pdf", "png")] + [
         tmp_path / "plots" / "jet_images.pdf", tmp_path / "plots" / "jet_images.png"]
     for path in written:
         assert path.stat().st_size > 1000
     assert matplotlib.image.imread(written[1]).shape[:2] == (975, 1200)
+
+
+def test_without_images_no_image_figure(tmp_path: Path) -> None:
+    prepared = write_split(tmp_path / "train")
+    del prepared["images"]
+    written = plot_inputs(prepared, tmp_path / "inputs", None)
+    assert [path.name for path in written] == [f"{s}.{x}" for s in ("jet_mass", "jet_nparticles", "part_logpt",
+                                                                    "part_charge") for x in ("pdf", "png")]
 
 
 def test_figures_show_their_data(tmp_path: Path) -> None:

@@ -11,10 +11,11 @@ import h5py
 import numpy as np
 import pytest
 
+from rootml.config import feature_sets
 from rootml.errors import InputError
 from rootml.preprocess.chunk import preprocess_chunk
 from rootml.preprocess.fit import fit_preprocessing
-from rootml.preprocess.layout import REPRESENTATIONS, prepared_paths
+from rootml.preprocess.layout import prepared_by_split, prepared_inputs, prepared_paths, representations
 from rootml.preprocess.normalization import apply_normalization
 from rootml.preprocess.prepare import prepare_split, read_plan
 from rootml.preprocess.reweighting import Reweighting
@@ -32,9 +33,9 @@ def prepare_all(chunks: list[Path], out: Path, config: dict[str, Any]) -> dict[s
     fitted = fit_preprocessing(chunks, out / "normalization.json", out / "reweighting.json", config=config,
                                progress=False)
     for split in SPLITS:
-        prepare_split(chunks, split, prepared_paths(out / "prepared" / split), normalization=fitted["normalization"],
-                      reweighting=fitted["reweighting"], config=config, read_rows=64, buffer_rows=256,
-                      progress=False)
+        prepare_split(chunks, split, prepared_paths(out / "prepared" / split, config),
+                      normalization=fitted["normalization"], reweighting=fitted["reweighting"], config=config,
+                      read_rows=64, buffer_rows=256, progress=False)
     return fitted
 
 
@@ -61,17 +62,19 @@ def read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
 
 def test_prepared_files_follow_the_contract(run: dict[str, Any]) -> None:
     config = run["config"]
-    n_hl, n_part = len(config["features"]["highlevel"]), len(config["features"]["constituents"])
+    part_features = feature_sets(config)["part"]["features"]
+    n_hl, n_part = len(config["features"]["highlevel"]), len(part_features)
     common = {"label", "weight", "event_id", *(f"obs_{o}" for o in OBSERVERS)}
     expected = {
         "highlevel": {"highlevel": (n_hl,), "highlevel_raw": (n_hl,)},
-        "particles": {"features": (n_part, N_PARTICLES), "points": (2, N_PARTICLES), "vectors": (4, N_PARTICLES),
-                      "mask": (N_PARTICLES,)},
         "images": {"image": (1, 11, 11)},
+        "part": {"features": (n_part, N_PARTICLES), "points": (2, N_PARTICLES), "vectors": (4, N_PARTICLES),
+                 "mask": (N_PARTICLES,)},
     }
+    assert representations(config) == list(expected)
     all_ids = []
     for split in SPLITS:
-        files = {r: read(run["root"] / "prepared" / split / f"{r}.h5") for r in REPRESENTATIONS}
+        files = {r: read(run["root"] / "prepared" / split / f"{r}.h5") for r in expected}
         n = len(files["highlevel"][0]["label"])
         for representation, (data, attrs) in files.items():
             assert set(data) == common | set(expected[representation])
@@ -85,9 +88,11 @@ def test_prepared_files_follow_the_contract(run: dict[str, Any]) -> None:
             # every file of a split holds the same jets in the same order
             np.testing.assert_array_equal(data["event_id"], files["highlevel"][0]["event_id"])
         assert json.loads(files["highlevel"][1]["feature_names"]) == config["features"]["highlevel"]
-        assert json.loads(files["particles"][1]["feature_names"]) == config["features"]["constituents"]
-        assert set(json.loads(files["particles"][1]["normalization"])["features"]) == set(
-            config["features"]["constituents"])
+        part_attrs = files["part"][1]
+        assert json.loads(part_attrs["feature_names"]) == part_features
+        assert set(json.loads(part_attrs["normalization"])["features"]) == set(part_features)
+        assert part_attrs["n_particles"] == N_PARTICLES and part_attrs["set"] == "part"
+        assert json.loads(part_attrs["coordinates"]) == ["part_deta", "part_dphi"]
         assert files["images"][1]["n_pixels"] == 11 and files["images"][1]["extent"] == 1.2
         assert json.loads(files["images"][1]["channels"]) == ["total"]
         split_of = assign_splits(files["highlevel"][0]["event_id"], config["preprocess"]["splits"], config["seed"])
@@ -110,7 +115,7 @@ def test_normalization_and_weights_are_applied(run: dict[str, Any]) -> None:
     hl, _ = read(run["root"] / "prepared" / "val" / "highlevel.h5")
     np.testing.assert_array_equal(
         hl["highlevel"], apply_normalization(hl["highlevel_raw"], config["features"]["highlevel"], normalization))
-    parts, attrs = read(run["root"] / "prepared" / "val" / "particles.h5")
+    parts, attrs = read(run["root"] / "prepared" / "val" / "part.h5")
     names = json.loads(attrs["feature_names"])
     real = np.broadcast_to(parts["mask"][:, None], parts["features"].shape)
     assert np.all(parts["features"][~real] == 0) and np.all(parts["vectors"][:, :, ~parts["mask"][0]] == 0)
@@ -130,9 +135,10 @@ def test_normalization_and_weights_are_applied(run: dict[str, Any]) -> None:
 
 def test_same_inputs_give_byte_identical_files_whatever_the_chunk_order(run: dict[str, Any], tmp_path: Path) -> None:
     again = tmp_path / "again"
-    prepare_split(run["chunks"][::-1], "train", prepared_paths(again), normalization=run["normalization"],
-                  reweighting=run["reweighting"], config=run["config"], read_rows=64, buffer_rows=256, progress=False)
-    for representation in REPRESENTATIONS:
+    prepare_split(run["chunks"][::-1], "train", prepared_paths(again, run["config"]),
+                  normalization=run["normalization"], reweighting=run["reweighting"], config=run["config"],
+                  read_rows=64, buffer_rows=256, progress=False)
+    for representation in representations(run["config"]):
         assert (again / f"{representation}.h5").read_bytes() == (
             run["root"] / "prepared" / "train" / f"{representation}.h5").read_bytes()
     parquet = run["root"] / "ingested" / "0_0.parquet"
@@ -162,9 +168,9 @@ def test_normalization_and_reweighting_ignore_validation_and_test_jets(run: dict
 
 
 def test_chunks_made_with_other_settings_are_refused(run: dict[str, Any], tmp_path: Path) -> None:
-    config = run_config(features={"n_particles": N_PARTICLES + 1})
-    with pytest.raises(InputError, match="other settings .'n_particles'") as err:
-        prepare_split(run["chunks"], "val", prepared_paths(tmp_path), normalization=run["normalization"],
+    config = run_config(features={"sets": {"part": {"max_length": N_PARTICLES + 1}}})
+    with pytest.raises(InputError, match="other settings .'sets'") as err:
+        prepare_split(run["chunks"], "val", prepared_paths(tmp_path, config), normalization=run["normalization"],
                       reweighting=run["reweighting"], config=config, progress=False)
     assert err.value.file == str(sorted(map(str, run["chunks"]))[0])
     assert list(tmp_path.iterdir()) == []
@@ -185,3 +191,10 @@ def test_read_plan_reads_every_row_once_in_file_order_and_bounds_the_buffers() -
         assert own == [(s, min(s + 64, n)) for s in range(0, n, 64)]
     # interleaved: the first buffers already draw from several files
     assert len({f for f, _, _ in plan[0] + plan[1]}) >= 2
+
+
+def test_prepared_inputs_of_any_representation_parse_back_by_split() -> None:
+    named = {"config": "c.json", **prepared_inputs(["highlevel", "part", "muon_hits"], ["train", "val"])}
+    assert prepared_by_split(named) == {
+        split: {r: f"data/prepared/{split}/{r}.h5" for r in ("highlevel", "part", "muon_hits")}
+        for split in ("train", "val")}

@@ -1,4 +1,5 @@
-"""ONNX export of every torch family: onnxruntime matches torch on other batch sizes and particle counts."""
+"""ONNX export of every torch family (set families on one set and on two): onnxruntime matches torch on other batch
+sizes and particle counts."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rootml.pruning.prune import MODULE_TYPES, iterative_prune
 
 N_FEATURES, N_HIGHLEVEL, IMAGE = 5, 6, (1, 10, 10)
 DIMS = {"features": N_FEATURES, "points": 2, "highlevel": N_HIGHLEVEL, "image": IMAGE}
+SET_KEYS = ("features", "points", "vectors", "mask")
 TOLERANCE = 1e-4
 
 # tiny versions of every torch family (test id, family, hyper-parameters)
@@ -30,7 +32,8 @@ FAMILIES = [
 ]
 
 
-def jets(n_real: list[int], n_max: int, seed: int) -> dict[str, np.ndarray]:
+def jets(n_real: list[int], n_max: int, seed: int, n_features: int = N_FEATURES,
+         n_coordinates: int = 2) -> dict[str, np.ndarray]:
     """Random jets with `n_real` particles each, zero-padded to `n_max` slots, for every input key."""
     rng = np.random.default_rng(seed)
     batch = len(n_real)
@@ -38,11 +41,18 @@ def jets(n_real: list[int], n_max: int, seed: int) -> dict[str, np.ndarray]:
     pt = rng.uniform(1.0, 50.0, (batch, n_max))
     eta, phi = rng.normal(0.5, 0.4, (batch, n_max)), rng.normal(1.0, 0.4, (batch, n_max))
     vectors = np.stack((pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta), pt * np.cosh(eta)), axis=1)
-    return {"features": rng.normal(size=(batch, N_FEATURES, n_max)) * mask,
-            "points": rng.normal(0.0, 0.4, (batch, 2, n_max)) * mask,
+    return {"features": rng.normal(size=(batch, n_features, n_max)) * mask,
+            "points": rng.normal(0.0, 0.4, (batch, n_coordinates, n_max)) * mask,
             "vectors": vectors * mask, "mask": mask,
             "highlevel": rng.normal(size=(batch, N_HIGHLEVEL)),
             "image": rng.normal(size=(batch, *IMAGE))}
+
+
+def two_sets(n_real: list[int], n_max: int, seed: int) -> dict[str, np.ndarray]:
+    """jets as set `part` (2 coordinates) and a set `hits` of 2 features, n_max + 3 slots, 3 coordinates."""
+    part, hits = jets(n_real, n_max, seed), jets([n + 1 for n in n_real], n_max + 3, seed + 1, 2, 3)
+    hits["points"] = hits["points"][:, :2]  # ParticleNet's joined graph needs as many coordinates in every set
+    return {**{f"part/{key}": part[key] for key in SET_KEYS}, **{f"hits/{key}": hits[key] for key in SET_KEYS}}
 
 
 @pytest.mark.parametrize("family,hparams", [m[1:] for m in FAMILIES], ids=[m[0] for m in FAMILIES])
@@ -60,6 +70,32 @@ def test_onnx_matches_torch_on_new_batch_and_particle_counts(tmp_path: Path, fam
     for n_real, n_max in (([4, 11, 1, 7, 2], 11), ([3], 4)):
         difference = check_onnx(path, model, jets(n_real, n_max, 1), name=family, atol=TOLERANCE)
         assert 0.0 <= difference <= TOLERANCE
+
+
+@pytest.mark.parametrize("family,hparams", [m[1:] for m in FAMILIES[2:6]], ids=[m[0] for m in FAMILIES[2:6]])
+def test_two_set_models_export_with_an_axis_per_set(tmp_path: Path, family: str, hparams: dict) -> None:
+    """A model on two sets exports with inputs <set>/<name> and a slot axis per set; onnxruntime agrees with torch
+    on other batch sizes and other slot counts of each set."""
+    dims = {"part/features": N_FEATURES, "part/points": 2, "part/vectors": 4, "hits/features": 2,
+            "hits/points": 2, "hits/vectors": 4}
+    model = build_model(family, dims, 3, seed=7, **hparams)
+    path = export_onnx(model, two_sets([3, 6, 2], 6, 0), tmp_path / "model.onnx", name=family)
+    graph = onnx.load(path).graph
+    assert [node.name for node in graph.input] == list(model.input_keys)
+    for node in graph.input:
+        shape = [d.dim_param or d.dim_value for d in node.type.tensor_type.shape.dim]
+        assert shape[0] == "batch" and shape[2] == f"particles_{node.name.split('/')[0]}"
+    for n_real, n_max in (([4, 11, 1, 7, 2], 11), ([3], 4)):
+        assert check_onnx(path, model, two_sets(n_real, n_max, 1), name=family, atol=TOLERANCE) <= TOLERANCE
+
+
+def test_three_coordinate_particlenet_exports(tmp_path: Path) -> None:
+    """ParticleNet with its graph on three coordinates (x, y, z) exports and matches torch."""
+    model = build_model("particlenet", {"features": N_FEATURES, "points": 3}, 2, seed=7, k=3, conv_params=[[16]])
+    path = export_onnx(model, jets([3, 6, 2], 6, 0, n_coordinates=3), tmp_path / "model.onnx", name="pnet_xyz")
+    points = next(node for node in onnx.load(path).graph.input if node.name == "points")
+    assert [d.dim_param or d.dim_value for d in points.type.tensor_type.shape.dim] == ["batch", 3, "particles"]
+    assert check_onnx(path, model, jets([4, 11, 1, 7, 2], 11, 1, n_coordinates=3), name="pnet_xyz") <= TOLERANCE
 
 
 def test_pruned_model_exports_with_its_zeros(tmp_path: Path) -> None:
@@ -84,7 +120,10 @@ def test_mismatch_raises_with_the_model_name(tmp_path: Path) -> None:
 
 
 def test_dynamic_axes_per_input() -> None:
-    """Particle inputs get batch and particle axes, the others only the batch axis."""
+    """Set inputs get batch and slot axes (one per set of a model on several), the others only the batch axis."""
     assert dynamic_axes(("points", "features", "mask", "highlevel", "image")) == {
         "points": {0: "batch", 2: "particles"}, "features": {0: "batch", 2: "particles"},
         "mask": {0: "batch", 2: "particles"}, "highlevel": {0: "batch"}, "image": {0: "batch"}}
+    assert dynamic_axes(("part/features", "part/mask", "sv/vectors")) == {
+        "part/features": {0: "batch", 2: "particles_part"}, "part/mask": {0: "batch", 2: "particles_part"},
+        "sv/vectors": {0: "batch", 2: "particles_sv"}}

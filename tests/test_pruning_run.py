@@ -19,26 +19,40 @@ from rootml.training.device import DEVICE_VARIABLE
 
 CLASSES = ["q", "t"]
 N_SLOTS, N_FEATURES, N_HIGHLEVEL = 12, 4, 5
+N_SV_SLOTS, N_SV_FEATURES = 5, 2
 OBSERVERS = ("jet_pt", "jet_eta", "jet_mass", "jet_sdmass", "jet_energy")
 FAST = {"latency_batches": [1, 32], "latency_warmup": 1, "latency_repeats": 3, "latency_budget_s": 0.2}
+SETS = {"part": (N_FEATURES, N_SLOTS), "sv": (N_SV_FEATURES, N_SV_SLOTS)}  # set -> features, slots
+CONFIG = {"seed": 5, "classes": CLASSES,
+          "features": {"sets": {name: {"features": [f"{name}_{i}" for i in range(n_features)], "max_length": slots,
+                                       "coordinates": [f"{name}_deta", f"{name}_dphi"]}
+                                for name, (n_features, slots) in SETS.items()}},
+          "training": {"epochs": 3, "batch_size": 64, "lr": 0.005, "num_threads": 1}}
+DEEPSETS = {"family": "deepsets", "hparams": {"phi_sizes": [32, 32], "f_sizes": [32]}}
+
+
+def set_arrays(rng: np.random.Generator, label: np.ndarray, n_features: int, slots: int) -> dict[str, np.ndarray]:
+    """features (class 1 shifted up), points, vectors and mask of one set."""
+    n = len(label)
+    mask = np.arange(slots)[None, :] < rng.integers(min(3, slots), slots + 1, n)[:, None]
+    features = (rng.normal(size=(n, n_features, slots)) + 0.8 * label[:, None, None]) * mask[:, None, :]
+    return {"features": features.astype(np.float32), "mask": mask,
+            "points": (rng.normal(0, 0.3, (n, 2, slots)) * mask[:, None, :]).astype(np.float32),
+            "vectors": (rng.uniform(1, 50, (n, 4, slots)) * mask[:, None, :]).astype(np.float32)}
 
 
 def write_split(data_dir: Path, split: str, n: int, seed: int) -> None:
-    """particles.h5 and highlevel.h5 of one split as the prepare stage writes them; class 1 is shifted up."""
+    """part.h5, sv.h5 and highlevel.h5 of one split as the prepare stage writes them; class 1 is shifted up."""
     rng = np.random.default_rng(seed)
     label = np.arange(n) % 2
-    n_real = rng.integers(3, N_SLOTS + 1, n)
-    mask = np.arange(N_SLOTS)[None, :] < n_real[:, None]
-    shift = 0.8 * label[:, None, None]
-    features = ((rng.normal(size=(n, N_FEATURES, N_SLOTS)) + shift) * mask[:, None, :]).astype(np.float32)
+    part = set_arrays(rng, label, N_FEATURES, N_SLOTS)
     common = {"label": label.astype(np.int64), "weight": np.ones(n, np.float32),
               "event_id": np.arange(n, dtype=np.int64) + 10_000 * seed,
               **{f"obs_{name}": rng.uniform(10, 600, n).astype(np.float32) for name in OBSERVERS}}
     files = {
-        "particles": {"features": features, "mask": mask,
-                      "points": (rng.normal(0, 0.3, (n, 2, N_SLOTS)) * mask[:, None, :]).astype(np.float32),
-                      "vectors": (rng.uniform(1, 50, (n, 4, N_SLOTS)) * mask[:, None, :]).astype(np.float32)},
+        "part": part,
         "highlevel": {"highlevel": (rng.normal(size=(n, N_HIGHLEVEL)) + 0.8 * label[:, None]).astype(np.float32)},
+        "sv": set_arrays(rng, label, N_SV_FEATURES, N_SV_SLOTS),
     }
     (data_dir / split).mkdir(parents=True, exist_ok=True)
     for representation, datasets in files.items():
@@ -47,23 +61,20 @@ def write_split(data_dir: Path, split: str, n: int, seed: int) -> None:
                 h5.create_dataset(key, data=values, chunks=(min(n, 64), *values.shape[1:]), compression="gzip")
             h5.attrs["classes"] = json.dumps(CLASSES)
             h5.attrs["split"] = split
-            names = [f"part_{i}" for i in range(N_FEATURES)] if representation == "particles" else [
+            names = CONFIG["features"]["sets"][representation]["features"] if representation in SETS else [
                 f"jet_{i}" for i in range(N_HIGHLEVEL)]
             h5.attrs["feature_names"] = json.dumps(names)
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Prepared data and a Deep Sets classifier trained on it for 3 epochs (CPU)."""
+    """Prepared data and a Deep Sets classifier trained on set part for 3 epochs (CPU)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(DEVICE_VARIABLE, "cpu")
         root = tmp_path_factory.mktemp("prune_run")
         for seed, (split, n) in enumerate((("train", 600), ("val", 200), ("test", 200))):
             write_split(root / "prepared", split, n, seed)
-        entry = {"family": "deepsets", "hparams": {"phi_sizes": [32, 32], "f_sizes": [32]}}
-        config = {"seed": 5, "classes": CLASSES,
-                  "training": {"epochs": 3, "batch_size": 64, "lr": 0.005, "num_threads": 1}}
-        train("ds", entry, config, root / "prepared", root / "models" / "ds", progress=False)
+        train("ds", {**DEEPSETS, "sets": ["part"]}, CONFIG, root / "prepared", root / "models" / "ds", progress=False)
     return root / "prepared", root / "models" / "ds"
 
 
@@ -92,7 +103,7 @@ def test_prune_model_writes_every_output(trained: tuple[Path, Path], tmp_path: P
     model.load_state_dict(torch.load(out / "model_pruned.pt", weights_only=True))
     linear = torch.cat([m.weight.flatten() for m in model.modules() if isinstance(m, torch.nn.Linear)])
     assert float((linear == 0).float().mean()) == pytest.approx(table["sparsity"].iloc[-1])
-    with h5py.File(data_dir / "test" / "particles.h5") as h5:
+    with h5py.File(data_dir / "test" / "part.h5") as h5:
         features, mask = h5["features"][:9], h5["mask"][:9][:, None, :].astype(np.float32)
     with torch.no_grad():
         expected = model.eval()(torch.from_numpy(features), torch.from_numpy(mask)).numpy()
@@ -120,3 +131,37 @@ def test_without_fine_tuning_and_bad_settings(trained: tuple[Path, Path], tmp_pa
         prune(model_dir, data_dir, tmp_path / "bad", {"sparsity": [0.5]})
     with pytest.raises(ConfigError, match="'resolution' is not a metric of a classification model"):
         prune(model_dir, data_dir, tmp_path / "bad", {"metric": "resolution", "fine_tune_epochs": 0, **FAST})
+
+
+def test_two_set_model_prunes_exports_and_times(trained: tuple[Path, Path], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Deep Sets model on the sets part and sv is fine-tuned while pruned, exported with inputs <set>/<name> that
+    agree with torch on the prepared jets, and timed."""
+    monkeypatch.setenv(DEVICE_VARIABLE, "cpu")
+    data_dir = trained[0]
+    model_dir = tmp_path / "ds2"
+    train("ds2", {**DEEPSETS, "training": {"epochs": 2}}, CONFIG, data_dir, model_dir, progress=False)
+    out = tmp_path / "prune"
+    prune(model_dir, data_dir, out, {"sparsities": [0.5], "fine_tune_epochs": 1, **FAST})
+    table = pd.read_csv(out / "pruning.csv")
+    assert list(table["target_sparsity"]) == [0.0, 0.5] and table["metric"].min() > 0.75
+    assert json.loads((out / "pruning.json").read_text())["onnx_max_abs_diff"] <= 1e-4
+    session = ort.InferenceSession(out / "model.onnx")
+    names = ["part/features", "part/mask", "sv/features", "sv/mask"]
+    assert [node.name for node in session.get_inputs()] == names
+    assert [node.shape[2] for node in session.get_inputs()] == ["particles_part"] * 2 + ["particles_sv"] * 2
+    model_config = json.loads((model_dir / "model_config.json").read_text())
+    assert model_config["sets"] == model_config["representations"] == ["part", "sv"]
+    model = build_model("deepsets", model_config["input_dims"], 2, **model_config["hparams"])
+    model.load_state_dict(torch.load(out / "model_pruned.pt", weights_only=True))
+    inputs = {}
+    for name in SETS:
+        with h5py.File(data_dir / "test" / f"{name}.h5") as h5:
+            inputs.update({f"{name}/features": h5["features"][:9],
+                           f"{name}/mask": h5["mask"][:9][:, None, :].astype(np.float32)})
+    with torch.no_grad():
+        expected = model.eval()(*(torch.from_numpy(inputs[key]) for key in names)).numpy()
+    np.testing.assert_allclose(session.run(None, inputs)[0], expected, atol=1e-4)
+    latency = pd.read_csv(out / "latency.csv")
+    assert set(latency["backend"]) == {"onnxruntime", "torch_dense", "torch_pruned"}
+    assert (latency["latency_ms"] > 0).all()

@@ -18,7 +18,8 @@ from test_ranking_methods import NAMES, STRONG, WEAK, informative_jets, one_torc
 
 CLASSES = ["g", "q", "t"]
 CHANNELS = ["part_a", "part_b", "part_c"]
-N_SLOTS = 8
+SV_CHANNELS = ["sv_a", "sv_b"]
+N_SLOTS, N_SV_SLOTS = 8, 3
 SIZES = {"train": 2400, "val": 800, "test": 800}
 OBSERVERS = ("jet_pt", "jet_eta", "jet_mass", "jet_sdmass", "jet_energy")
 FAST = {"n_repeats": 2, "n_shap": 150, "n_background": 100, "shap_samples": 40, "n_waterfall": 2,
@@ -27,28 +28,37 @@ ENTRIES = {
     "bdt": {"family": "bdt", "hparams": {"n_estimators": 60, "max_depth": 3, "learning_rate": 0.3}},
     "mlp": {"family": "mlp", "hparams": {"hidden": [16], "dropout": 0.0},
             "training": {"epochs": 4, "batch_size": 64, "lr": 0.01, "warmup_epochs": 0}},
-    "ds": {"family": "deepsets", "hparams": {"phi_sizes": [16], "f_sizes": [16]},
+    "ds": {"family": "deepsets", "sets": ["part"], "hparams": {"phi_sizes": [16], "f_sizes": [16]},
            "training": {"epochs": 2, "batch_size": 64, "lr": 0.01, "warmup_epochs": 0}},
+    "ds2": {"family": "deepsets", "hparams": {"phi_sizes": [16], "f_sizes": [16]},
+            "training": {"epochs": 2, "batch_size": 64, "lr": 0.01, "warmup_epochs": 0}},
     "ae": {"family": "autoencoder", "task": "anomaly", "background": ["g", "q"],
            "hparams": {"hidden": [8], "latent_dim": 3}, "training": {"epochs": 2, "batch_size": 64}},
 }
 
 
+def set_arrays(rng: np.random.Generator, label: np.ndarray, channels: list[str], slots: int) -> dict[str, np.ndarray]:
+    """features (the second channel carries the class), mask, points and vectors of one set."""
+    n = len(label)
+    mask = np.arange(slots)[None, :] < rng.integers(2, slots + 1, n)[:, None]
+    features = rng.normal(size=(n, len(channels), slots)).astype(np.float32)
+    features[:, 1] += 1.5 * (label[:, None] - 1)
+    return {"features": features * mask[:, None, :], "mask": mask,
+            "points": (rng.normal(0, 0.3, (n, 2, slots)) * mask[:, None, :]).astype(np.float32),
+            "vectors": (rng.uniform(1, 50, (n, 4, slots)) * mask[:, None, :]).astype(np.float32)}
+
+
 def write_split(data_dir: Path, split: str, n: int, seed: int) -> None:
-    """highlevel.h5 (x0..x7) and particles.h5 (channel part_b carries the class) as the prepare stage lays them out."""
+    """highlevel.h5 (x0..x7), part.h5 (channel part_b carries the class) and sv.h5 (sv_b carries it) as the prepare
+    stage lays them out."""
     rng = np.random.default_rng(100 + seed)
     highlevel, label = informative_jets(n, seed, n_classes=3)
-    mask = np.arange(N_SLOTS)[None, :] < rng.integers(2, N_SLOTS + 1, n)[:, None]
-    features = rng.normal(size=(n, len(CHANNELS), N_SLOTS)).astype(np.float32)
-    features[:, 1] += 1.5 * (label[:, None] - 1)
     common = {"label": label, "weight": rng.uniform(0.5, 1.5, n).astype(np.float32),
               "event_id": np.arange(n, dtype=np.int64) + 100_000 * seed,
               **{f"obs_{name}": rng.uniform(10, 600, n).astype(np.float32) for name in OBSERVERS}}
     files = {"highlevel": ({"highlevel": highlevel, "highlevel_raw": 10 * highlevel}, NAMES),
-             "particles": ({"features": features * mask[:, None, :], "mask": mask,
-                            "points": (rng.normal(0, 0.3, (n, 2, N_SLOTS)) * mask[:, None, :]).astype(np.float32),
-                            "vectors": (rng.uniform(1, 50, (n, 4, N_SLOTS)) * mask[:, None, :]).astype(np.float32)},
-                           CHANNELS)}
+             "part": (set_arrays(rng, label, CHANNELS, N_SLOTS), CHANNELS),
+             "sv": (set_arrays(rng, label, SV_CHANNELS, N_SV_SLOTS), SV_CHANNELS)}
     (data_dir / split).mkdir(parents=True, exist_ok=True)
     for representation, (datasets, names) in files.items():
         with open_for_writing(data_dir / split / f"{representation}.h5") as h5:
@@ -58,11 +68,15 @@ def write_split(data_dir: Path, split: str, n: int, seed: int) -> None:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Prepared data and the four models of ENTRIES trained on it (CPU, one thread)."""
+    """Prepared data and the models of ENTRIES trained on it (CPU, one thread)."""
     root = tmp_path_factory.mktemp("rank")
     for seed, (split, n) in enumerate(SIZES.items()):
         write_split(root / "prepared", split, n, seed)
-    config = {"seed": 9, "classes": CLASSES, "training": {"num_threads": 1}}
+    config = {"seed": 9, "classes": CLASSES, "training": {"num_threads": 1},
+              "features": {"sets": {name: {"features": channels, "max_length": slots,
+                                           "coordinates": [f"{name}_deta", f"{name}_dphi"]}
+                                    for name, channels, slots in (("part", CHANNELS, N_SLOTS),
+                                                                  ("sv", SV_CHANNELS, N_SV_SLOTS))}}}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(DEVICE_VARIABLE, "cpu")
         for name, entry in ENTRIES.items():
@@ -135,8 +149,24 @@ def test_particle_model_ranks_channels(trained: tuple[Path, Path], tmp_path: Pat
     assert list(table.index) == CHANNELS
     assert table["auc_drop_mean"].idxmax() == "part_b" and table.loc["part_b", "auc_drop_mean"] > 0.1
     summary = json.loads((tmp_path / "ranking.json").read_text())
-    assert summary["feature_key"] == "features" and summary["methods"] == ["permutation"]
+    assert summary["feature_keys"] == ["features"] and summary["methods"] == ["permutation"]
     assert set(summary["skipped"]) == {"xgb", "shap", "selection"}
+
+
+def test_two_set_model_ranks_the_channels_of_each_set(trained: tuple[Path, Path], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model on the sets part and sv: the channels of both are permuted, each within its own set; the informative
+    channel of each set ranks first within it."""
+    monkeypatch.setenv(DEVICE_VARIABLE, "cpu")
+    data_dir, models = trained
+    rank(models / "ds2", data_dir, tmp_path, FAST)
+    table = pd.read_csv(tmp_path / "permutation_importance.csv", index_col="feature")
+    assert list(table.index) == CHANNELS + SV_CHANNELS
+    assert table.loc[CHANNELS, "auc_drop_mean"].idxmax() == "part_b" and table.loc["part_b", "auc_drop_mean"] > 0.02
+    assert table.loc["sv_b", "auc_drop_mean"] > table.loc["sv_a", "auc_drop_mean"]
+    summary = json.loads((tmp_path / "ranking.json").read_text())
+    assert summary["feature_keys"] == ["part/features", "sv/features"]
+    assert summary["features"] == CHANNELS + SV_CHANNELS and set(summary["skipped"]) == {"xgb", "shap", "selection"}
 
 
 def test_anomaly_model(trained: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

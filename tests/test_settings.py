@@ -52,11 +52,12 @@ def test_an_empty_block_gets_the_schema_defaults(cls: type[Settings]) -> None:
 
 
 def test_evaluation_defaults_its_classes_from_the_run() -> None:
-    settings = EvaluateSettings.for_classes({}, ["g", "q", "t"])
+    settings = EvaluateSettings.for_run({}, ["g", "q", "t"], ["jet_pt"])
     assert settings.signal == ["t"] and settings.background == ["g", "q"]
     defaults = schema_defaults("evaluate")
     assert {key: value for key, value in dataclasses.asdict(settings).items() if key in defaults} == defaults
-    assert EvaluateSettings.for_classes({"signal": ["q"]}, ["g", "q", "t"]).background == ["g", "t"]
+    assert EvaluateSettings.for_run({"signal": ["q"]}, ["g", "q", "t"], []).background == ["g", "t"]
+    assert EvaluateSettings.for_run({}, ["g", "t"], ["jet_pt", "jet_mass"]).sculpting["observable"] == "jet_mass"
 
 
 def test_a_partial_block_is_completed_and_checked() -> None:

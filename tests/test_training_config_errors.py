@@ -12,9 +12,10 @@ from conftest import split_reader, train
 from rootml.errors import ConfigError, InputError
 from rootml.training.device import CPU
 from rootml.training.load import load_trained
-from test_training_data import CLASSES, write_prepared
+from test_training_data import CLASSES, features_block, write_prepared
 
-CONFIG = {"seed": 1, "classes": CLASSES, "training": {"epochs": 1, "batch_size": 32}}
+CONFIG = {"seed": 1, "classes": CLASSES, "training": {"epochs": 1, "batch_size": 32},
+          "features": features_block("part", "sv", "hits")}
 MLP = {"family": "mlp", "hparams": {"hidden": [4]}}
 
 
@@ -44,6 +45,24 @@ def test_config_errors_name_the_key(data: Path, tmp_path: Path, entry: dict, con
         train("m", entry, config, data, tmp_path / "m", device=CPU, progress=False)
     assert error.value.key == key
     assert not (tmp_path / "m" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("entry,config,key,message", [
+    ({"family": "deepsets", "sets": ["part", "muons"]}, CONFIG, "models.m.sets",
+     r"'muons' is not a set of features.sets \['part', 'sv', 'hits'\]"),
+    ({"family": "particlenet", "sets": ["part", "hits"]}, CONFIG, "models.m.sets",
+     r"as many coordinates each: \{'part': \['part_deta', 'part_dphi'\], 'hits': \['hits_x', 'hits_y', 'hits_z'\]\}"),
+    ({"family": "particlenet"}, CONFIG, "models.m.sets", "as many coordinates each"),
+    ({**MLP, "sets": ["part"]}, CONFIG, "models.m.sets", "applies to models on the set inputs"),
+    ({"family": "transformer"}, {**CONFIG, "features": {"sets": {}}}, "models.m.family",
+     "family 'transformer' reads sets, and features.sets configures none"),
+], ids=["unknown_set", "coordinates_differ", "all_sets_coordinates_differ", "sets_of_mlp", "no_set"])
+def test_set_errors_name_the_key(tmp_path: Path, entry: dict, config: dict, key: str, message: str) -> None:
+    """A set the config does not have, sets of different coordinate counts for ParticleNet's one graph, `sets` on a
+    model of high-level features, a set family without sets: ConfigError naming the key, before any data is read."""
+    with pytest.raises(ConfigError, match=message) as error:
+        train("m", entry, config, tmp_path / "nothing", tmp_path / "m", device=CPU, progress=False)
+    assert error.value.key == key
 
 
 def test_data_errors_name_the_file(data: Path, tmp_path: Path) -> None:

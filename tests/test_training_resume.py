@@ -17,9 +17,9 @@ import torch
 from conftest import train
 from rootml.training.checkpoint import restore_rng_state, rng_state
 from rootml.training.device import CPU
-from test_training_data import CLASSES, write_prepared
+from test_training_data import CLASSES, features_block, write_prepared
 
-CONFIG = {"seed": 7, "classes": CLASSES,
+CONFIG = {"seed": 7, "classes": CLASSES, "features": features_block("part"),
           "training": {"epochs": 3, "batch_size": 32, "lr": 0.005, "warmup_epochs": 1, "schedule": "cosine"}}
 # BatchNorm, dropout and a dynamic kNN graph: every piece of state a resume has to restore
 PNET = {"family": "particlenet", "hparams": {"k": 4, "conv_params": [[16, 16]], "fc_params": [16], "dropout": 0.3}}

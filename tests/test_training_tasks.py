@@ -1,5 +1,6 @@
-"""Every family learns through train_model on tiny synthetic data; the trained-model directory follows the
-contract; load_trained reproduces the stored predictions; the autoencoder only ever sees background jets."""
+"""Every family learns through train_model on tiny synthetic data (set families on one set, on two, on all three,
+ParticleNet also on hits in x, y, z); the trained-model directory follows the contract; load_trained reproduces the
+stored predictions; the autoencoder only ever sees background jets."""
 
 from __future__ import annotations
 
@@ -13,21 +14,30 @@ import pytest
 import torch
 
 from conftest import load, split_reader, train
+from rootml.models.specs import set_input_parts
 from rootml.training.data import SplitReader
 from rootml.training.device import CPU
 from rootml.training.objectives import Classification, Regression
-from test_training_data import CLASSES, OBSERVERS, write_prepared
+from test_training_data import CLASSES, OBSERVERS, features_block, write_prepared
+from test_training_data import SETS as LAYOUTS
 
-CONFIG = {"seed": 3, "classes": CLASSES,
+SETS = ("part", "sv", "hits")
+CONFIG = {"seed": 3, "classes": CLASSES, "features": features_block(*SETS),
           "training": {"epochs": 4, "batch_size": 32, "lr": 0.01, "warmup_epochs": 0, "schedule": "constant"}}
-FAMILIES = {
-    "mlp": {"family": "mlp", "hparams": {"hidden": [16]}},
-    "cnn": {"family": "cnn", "hparams": {"channels": [4], "fc_params": [8]}},
+SET_MODELS = {
     "deepsets": {"family": "deepsets", "hparams": {"phi_sizes": [16], "f_sizes": [16]}},
     "particlenet": {"family": "particlenet", "hparams": {"k": 4, "conv_params": [[16, 16]], "fc_params": [16]}},
     "interaction_net": {"family": "interaction_net",
                         "hparams": {"edge_sizes": [8], "node_sizes": [8], "fc_params": [8]}},
     "transformer": {"family": "transformer", "hparams": {"embed_dims": [16], "num_heads": 2, "num_layers": 1}},
+}
+FAMILIES = {
+    "mlp": {"family": "mlp", "hparams": {"hidden": [16]}},
+    "cnn": {"family": "cnn", "hparams": {"channels": [4], "fc_params": [8]}},
+    **{name: {**entry, "sets": ["part"]} for name, entry in SET_MODELS.items()},
+    **{f"{name}_part_sv": {**entry, "sets": ["part", "sv"]} for name, entry in SET_MODELS.items()},
+    "deepsets_all_sets": SET_MODELS["deepsets"],
+    "particlenet_hits": {**SET_MODELS["particlenet"], "sets": ["hits"]},
     "ae_dense": {"family": "autoencoder", "task": "anomaly", "background": ["g", "q"]},
     "ae_image": {"family": "autoencoder", "task": "anomaly", "background": ["g"],
                  "hparams": {"input": "image", "channels": [4], "latent_dim": 4}},
@@ -37,14 +47,24 @@ FAMILIES = {
                   "hparams": {"hidden": [16]}},
     "bdt_reg": {"family": "bdt", "task": "regression", "target": "jet_mass", "hparams": {"n_estimators": 20}},
 }
-REPRESENTATION = {"cnn": "images", "ae_image": "images", "deepsets": "particles", "particlenet": "particles",
-                  "interaction_net": "particles", "transformer": "particles"}
+REPRESENTATIONS = {"cnn": ["images"], "ae_image": ["images"], "deepsets_all_sets": list(SETS),
+                   **{name: entry["sets"] for name, entry in FAMILIES.items() if "sets" in entry}}
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Synthetic prepared splits."""
-    return write_prepared(tmp_path_factory.mktemp("tasks"))
+    """Synthetic prepared splits with the sets part, sv and hits."""
+    return write_prepared(tmp_path_factory.mktemp("tasks"), sets=SETS)
+
+
+def stored_inputs(data: Path, split: str, config: dict) -> dict[str, np.ndarray]:
+    """The prepared arrays of a split that the model of `config` reads, by input key (<set>/<name> from <set>.h5)."""
+    inputs = {}
+    for key in config["input_keys"]:
+        set_name, name = set_input_parts(key)
+        with h5py.File(data / split / f"{set_name or config['representations'][0]}.h5") as h5:
+            inputs[key] = h5[name][:]
+    return inputs
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +97,19 @@ def test_directory_contract_and_reloaded_predictions(trained: dict[str, Path], d
     entry = FAMILIES[name]
     assert config["family"] == entry["family"] and config["classes"] == CLASSES
     assert config["task"] == entry.get("task", "classification")
-    assert config["representations"] == [REPRESENTATION.get(name, "highlevel")]
+    assert config["representations"] == REPRESENTATIONS.get(name, ["highlevel"])
+    sets = REPRESENTATIONS[name] if entry["family"] in SET_MODELS else None
+    assert config["sets"] == sets
+    if sets is not None and len(sets) > 1:  # inputs <set>/<name>, set by set in the order of their names
+        keys = [key for key in ("points", "features", "mask") if f"{sets[0]}/{key}" in config["input_keys"]]
+        assert config["input_keys"] == [f"{set_name}/{key}" for set_name in sorted(sets) for key in keys]
+        assert config["input_dims"]["sv/features"] == 3
+        assert config["feature_names"] == [feature for set_name in sets for feature in LAYOUTS[set_name].features]
     assert (out / ("model.json" if entry["family"] == "bdt" else "model.pt")).is_file()
     test = pd.read_parquet(out / "predictions_test.parquet")
     train = pd.read_parquet(out / "predictions_train.parquet")
-    representation = config["representations"][0]
-    with h5py.File(data / "test" / f"{representation}.h5") as h5:
-        stored = {key: h5[key][:] for key in config["input_keys"]}
+    stored = stored_inputs(data, "test", config)
+    with h5py.File(data / "test" / f"{config['representations'][0]}.h5") as h5:
         np.testing.assert_array_equal(test["event_id"], h5["event_id"][:])
         np.testing.assert_array_equal(test["label"], h5["label"][:])
         np.testing.assert_array_equal(test["obs_jet_mass"], h5["obs_jet_mass"][:])

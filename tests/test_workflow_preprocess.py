@@ -14,9 +14,9 @@ import h5py
 import numpy as np
 import pytest
 
-from rootml.preprocess.layout import REPRESENTATIONS
 from rootml.preprocess.split import SPLITS
-from synthetic import write_synthetic_chunk
+from synthetic import synthetic_jets, write_synthetic_chunk
+from test_preprocess_chunk import write_columns
 
 pytestmark = pytest.mark.slow  # runs the real Snakemake workflow
 
@@ -29,12 +29,13 @@ CONFIG = {
     "samples": {c: {"label": c, "generate": {"process": p, "chunks": CHUNKS[c], "jets_per_chunk": JETS}}
                 for c, p in zip(CLASSES, ["quark", "wqq", "tbqq"])},
     "features": {"highlevel": ["jet_pt", "jet_mass", "jet_tau21", "jet_nparticles"],
-                 "constituents": ["part_deta", "part_dphi", "part_logpt", "part_charge", "part_isPhoton"],
-                 "n_particles": 16},
+                 "sets": {"part": {"features": ["part_deta", "part_dphi", "part_logpt", "part_charge", "part_isPhoton"],
+                                   "max_length": 16}}},
     "preprocess": {"reweighting": {"bins": [5, 4]}},
     "represent": {"images": {"n_pixels": 11}},
 }
-TARGETS = [f"data/prepared/{s}/{r}.h5" for s in SPLITS for r in REPRESENTATIONS] + ["results/plots/jet_images.png"]
+TARGETS = [f"data/prepared/{s}/{r}.h5" for s in SPLITS for r in ("highlevel", "images", "part")] + [
+    "results/plots/jet_images.png"]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_prepared_files_hold_every_jet_once(workflow: dict[str, Any]) -> None:
     workdir = workflow["workdir"]
     ids = []
     for split in SPLITS:
-        with h5py.File(workdir / "data" / "prepared" / split / "particles.h5", "r") as h5:
+        with h5py.File(workdir / "data" / "prepared" / split / "part.h5", "r") as h5:
             assert h5["features"].shape == (len(h5["label"]), 5, 16) and "knn" not in h5
             assert json.loads(h5.attrs["classes"]) == CLASSES
             ids.append(h5["event_id"][:])
@@ -83,7 +84,7 @@ def test_prepared_files_hold_every_jet_once(workflow: dict[str, Any]) -> None:
 def test_plots_and_logs_are_written(workflow: dict[str, Any]) -> None:
     workdir = workflow["workdir"]
     plots = {p.name for p in (workdir / "results" / "plots" / "inputs").iterdir()}
-    for feature in [*CONFIG["features"]["highlevel"], *CONFIG["features"]["constituents"]]:
+    for feature in [*CONFIG["features"]["highlevel"], *CONFIG["features"]["sets"]["part"]["features"]]:
         assert {f"{feature}.pdf", f"{feature}.png"} <= plots
     assert (workdir / "results" / "plots" / "jet_images.pdf").stat().st_size > 1000
     assert '"jets": 150.0' in (workdir / "logs" / "preprocess" / "t" / "0001.log").read_text()
@@ -96,7 +97,8 @@ def test_changed_settings_rerun_only_what_depends_on_them(workflow: dict[str, An
     standard = {**CONFIG, "preprocess": {**CONFIG["preprocess"], "normalization": {"method": "standard"}}}
     planned = planned_jobs(run(standard, *TARGETS, "--dry-run"))
     assert planned == {"fit_preprocessing": 1, "prepare": 3, "plot_inputs": 1}
-    more_particles = {**CONFIG, "features": {**CONFIG["features"], "n_particles": 20}}
+    more_particles = {**CONFIG, "features": {**CONFIG["features"], "sets": {"part": {
+        **CONFIG["features"]["sets"]["part"], "max_length": 20}}}}
     assert planned_jobs(run(more_particles, *TARGETS, "--dry-run"))["preprocess"] == 4
 
 
@@ -117,3 +119,24 @@ def test_a_nan_in_one_ingested_file_stops_the_run_naming_it(run_snakemake, tmp_p
     assert "t/0001.parquet" in result.stdout and "jet_mass" in result.stdout
     assert not (tmp_path / "data" / "preprocessed" / "t" / "0001.h5").exists()
     assert not list((tmp_path / "data").glob("prepared/*/*.h5"))
+
+
+def test_jets_without_constituents_give_the_highlevel_file_and_plots_only(run_snakemake, tmp_path) -> None:
+    """Samples on disk whose jets have no constituents: no set, no images; a BDT's inputs and their plots."""
+    config = {"seed": 5, "classes": CLASSES,
+              "samples": {c: {"label": c, "files": [f"raw/{c}.root"], "collection": "FatJet",
+                              "branches": {"msd": "FatJet_msoftdrop"}} for c in CLASSES},
+              "features": {"highlevel": ["jet_pt", "jet_mass", "msd"]},
+              "preprocess": {"reweighting": {"bins": [5, 4]}}, "models": {}}
+    for label, sample in enumerate(CLASSES):
+        (tmp_path / "raw").mkdir(exist_ok=True)
+        (tmp_path / "raw" / f"{sample}.root").write_bytes(b"")
+        jets = synthetic_jets(JETS, label, seed=label)
+        write_columns(tmp_path / "data" / "ingested" / sample / "0000.parquet",
+                      {"msd": jets["jet_sdmass"], **{k: v for k, v in jets.items() if not k.startswith("part_")}})
+    targets = [f"data/prepared/{s}/highlevel.h5" for s in SPLITS] + ["results/plots/inputs"]
+    result = run_snakemake(tmp_path, config, *targets)
+    assert result.returncode == 0, result.stdout
+    assert not (tmp_path / "results" / "plots" / "jet_images.png").exists()
+    assert sorted(p.name for p in (tmp_path / "data" / "prepared" / "test").iterdir()) == ["highlevel.h5"]
+    assert {p.stem for p in (tmp_path / "results" / "plots" / "inputs").glob("*.png")} == {"jet_pt", "jet_mass", "msd"}

@@ -1,4 +1,4 @@
-"""Rule plot_inputs: per-class distributions of every input feature and the average jet images (train split)."""
+"""Rule plot_inputs: per-class distributions of every input feature and the average images (train split)."""
 import logging
 import sys
 from pathlib import Path
@@ -6,13 +6,13 @@ from pathlib import Path
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")
 from rootml.job import run_job
 from rootml.plotting.inputs import plot_inputs
-from rootml.preprocess.layout import REPRESENTATIONS
 
 
 def main(sm) -> None:
-    """Plot the rule's prepared training files."""
-    written = plot_inputs({representation: sm.input[representation] for representation in REPRESENTATIONS},
-                          sm.output.features, Path(sm.output.images).with_suffix(""))
+    """Plot the rule's prepared training files (the average images when the rule has the images figure)."""
+    outputs = dict(sm.output.items())
+    images = Path(outputs["images"]).with_suffix("") if "images" in outputs else None
+    written = plot_inputs(dict(sm.input.items()), sm.output.features, images)
     logging.getLogger("rootml.plotting").info("wrote %d figures", len(written))
 
 

@@ -10,8 +10,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from rootml.columns import JET_COLUMNS, JET_SUBSTRUCTURE_COLUMNS
 from rootml.errors import ConfigError, did_you_mean
+from rootml.features.available import (
+    JET_BUILTINS,
+    PART,
+    image_source,
+    reweighting_variables,
+    row_columns,
+    sample_sets,
+    samples_without,
+    set_feature_names,
+)
 from rootml.models.hparams import resolve_hparams
 from rootml.models.specs import FAMILY_SPECS
 from rootml.seeds import derive_seed
@@ -46,7 +55,7 @@ def check_config(config: Mapping[str, Any]) -> None:
     if not math.isclose(sum(splits.values()), 1.0, abs_tol=1e-9):
         raise ConfigError("preprocess.splits", f"the fractions must sum to 1, got {dict(splits)} "
                                                f"(sum {sum(splits.values()):g})")
-    check_jet_columns(config)
+    check_features(config)
     check_model_views(config)
 
 
@@ -55,36 +64,106 @@ def sample_classes(sample: Mapping[str, Any]) -> list[str]:
     return [sample["label"]] if "label" in sample else list(sample.get("labels", {}))
 
 
-def jet_column_names(config: Mapping[str, Any]) -> list[str]:
-    """Per-jet columns every ingested file has (canonical jet and substructure columns) or a sample maps."""
-    mapped = {name for sample in config["samples"].values() for name in sample.get("branches", {})
-              if not name.startswith("part_")}
-    return [*JET_COLUMNS, *JET_SUBSTRUCTURE_COLUMNS, *sorted(mapped - {*JET_COLUMNS, *JET_SUBSTRUCTURE_COLUMNS})]
+def feature_sets(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Set name -> {features, max_length, coordinates} of features.sets with every default filled in; null: the `part`
+    preset when every sample provides set `part`, else no set."""
+    features = dict(config.get("features") or {})
+    if features.get("sets") is None:
+        provided = all(PART in sample_sets(sample) for sample in config.get("samples", {}).values())
+        features["sets"] = {PART: {}} if provided else {}
+    sets = resolve_block("features", features)["sets"]
+    return {name: {"features": list(entry["features"]), "max_length": entry["max_length"],
+                   "coordinates": list(entry["coordinates"] or [f"{name}_deta", f"{name}_dphi"])}
+            for name, entry in sets.items()}
 
 
-def check_jet_columns(config: Mapping[str, Any]) -> None:
-    """features.observers and preprocess.reweighting.variables must name per-jet columns of the ingested data."""
-    known = jet_column_names(config)
-    for key, names in (("features.observers", config["features"]["observers"]),
-                       ("preprocess.reweighting.variables", config["preprocess"]["reweighting"]["variables"])):
+def _missing_column(config: Mapping[str, Any], name: str, available: Sequence[str]) -> str:
+    """Why a per-row column named in the config is not available, with the available ones and the nearest."""
+    lacking = samples_without(config, name)
+    if name in JET_BUILTINS and len(lacking) == len(config["samples"]):
+        return (f"'{name}' is a built-in computed from set '{PART}', which samples {lacking} do not provide "
+                f"(available: {list(available)})")
+    if len(lacking) < len(config["samples"]):
+        return f"'{name}' is not a column of samples {lacking} (available in every sample: {list(available)})"
+    return (f"'{name}' is neither a column of the ingested data nor a built-in (available: {list(available)}, or a "
+            f"name every sample maps under branches){did_you_mean(name, available)}")
+
+
+def check_features(config: Mapping[str, Any]) -> None:
+    """features.highlevel, features.sets, features.observers, preprocess.reweighting.variables and represent.images
+    must name what the ingested data of every sample has (rootml.features.available)."""
+    sets = feature_sets(config)
+    for name, spec in sets.items():
+        check_set(config, name, spec)
+    available = row_columns(config)
+    for key, names in (("features.highlevel", config["features"]["highlevel"]),
+                       ("features.observers", config["features"]["observers"] or []),
+                       ("preprocess.reweighting.variables", reweighting_variables(config))):
         for name in names:
-            if name not in known:
-                raise ConfigError(key, f"'{name}' is not a jet column of the ingested data (known: {known}, or a "
-                                       f"name a sample maps under branches){did_you_mean(name, known)}")
+            if name not in available:
+                raise ConfigError(key, _missing_column(config, name, available))
+    check_images(config, sets)
+
+
+def check_set(config: Mapping[str, Any], name: str, spec: Mapping[str, Any]) -> None:
+    """Every sample must provide the set, and its features and coordinates must be fields or built-ins of it."""
+    key = f"features.sets.{name}"
+    lacking = {sample: sample_sets(entry) for sample, entry in config["samples"].items()
+               if name not in sample_sets(entry)}
+    if lacking:
+        raise ConfigError(key, f"set '{name}' is not provided by samples {sorted(lacking)} (their sets: "
+                               f"{lacking}){did_you_mean(name, {s for sets in lacking.values() for s in sets})}")
+    for option in ("features", "coordinates"):
+        for feature in spec[option]:
+            check_set_feature(config, name, feature, f"{key}.{option}")
+
+
+def check_set_feature(config: Mapping[str, Any], name: str, feature: str, key: str) -> None:
+    """`feature` must be a built-in or a field of set `name` (any <name>_<field> where the input files tell)."""
+    known, open_fields = set_feature_names(config, name)
+    if feature in known or (open_fields and feature.startswith(f"{name}_") and len(feature) > len(name) + 1):
+        return
+    more = f", or any {name}_<field> the input files have" if open_fields else ""
+    raise ConfigError(key, f"'{feature}' is not a feature of set '{name}' (available: {known}{more})"
+                           f"{did_you_mean(feature, known)}")
+
+
+def check_images(config: Mapping[str, Any], sets: Mapping[str, Any]) -> None:
+    """represent.images.set must be a configured set, and its coordinates, weight and charge features of it."""
+    images = config["represent"]["images"]
+    if images["set"] is not None and images["set"] not in sets:
+        raise ConfigError("represent.images.set", f"'{images['set']}' is not a set of features.sets {list(sets)}"
+                                                  f"{did_you_mean(images['set'], sets)}")
+    source = image_source(images, sets)
+    if source is None:
+        return
+    for option in ("coordinates", "weight", "charge"):
+        names = source[option] if isinstance(source[option], list) else [source[option]]
+        for feature in filter(None, names):
+            key = "represent.images.channels" if option == "charge" else f"represent.images.{option}"
+            check_set_feature(config, source["set"], feature, key)
 
 
 def check_model_views(config: Mapping[str, Any]) -> None:
-    """Each model's `features` must be among features.highlevel and its `n_particles` within features.n_particles."""
-    features = config["features"]
+    """Each model's `features` must be among features.highlevel, its `n_particles` within the max_length of each set
+    it reads, and a model on images needs a run with images."""
+    features, sets = config["features"], feature_sets(config)
+    if image_source(config["represent"]["images"], sets) is None:
+        for run in model_runs(config).values():
+            if REPRESENTATION_OF_INPUT["image"] in run.representations:
+                raise ConfigError(f"{run.key}.family", f"family '{run.family}' reads images, and the run has none: "
+                                                       "represent.images.set names no set of features.sets")
     for name, entry in config["models"].items():
         unknown = [f for f in entry.get("features", []) if f not in features["highlevel"]]
         if unknown:
             raise ConfigError(f"models.{name}.features",
                               f"'{unknown[0]}' is not in features.highlevel {features['highlevel']}")
-        n_particles, available = entry.get("n_particles"), features["n_particles"]
-        if n_particles is not None and n_particles > available:
-            raise ConfigError(f"models.{name}.n_particles",
-                              f"{n_particles} particles asked for, features.n_particles is {available}")
+        n_particles = entry.get("n_particles")
+        for set_name in entry.get("sets") or sets:
+            if n_particles is not None and set_name in sets and n_particles > sets[set_name]["max_length"]:
+                raise ConfigError(f"models.{name}.n_particles",
+                                  f"{n_particles} elements asked for, features.sets.{set_name}.max_length is "
+                                  f"{sets[set_name]['max_length']}")
 
 
 def config_subset(config: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
@@ -129,11 +208,9 @@ def sample_chunks(config: Mapping[str, Any], name: str) -> list[str]:
     return [f"{i:04d}" for i in range(n)]
 
 
-# the prepared representation each model input key is stored in (data/prepared/{split}/{representation}.h5)
-REPRESENTATION_OF_INPUT: dict[str, str] = {
-    "highlevel": "highlevel", "image": "images", "features": "particles", "points": "particles",
-    "vectors": "particles", "mask": "particles",
-}
+# the prepared representation each model input that is not a set's is stored in
+# (data/prepared/{split}/{representation}.h5); the inputs of a set are in data/prepared/{split}/<set>.h5
+REPRESENTATION_OF_INPUT: dict[str, str] = {"highlevel": "highlevel", "image": "images"}
 
 
 @dataclass(frozen=True)
@@ -154,6 +231,7 @@ class ModelRun:
     seed: int  # of this run's initial weights and batches
     n_particles: int | None
     features: list[str] | None
+    sets: list[str] | None  # the sets a model of a set family reads (features.sets), in their order
     representations: list[str]
 
     @property
@@ -189,19 +267,35 @@ def model_runs(config: Mapping[str, Any]) -> dict[str, ModelRun]:
 
 def _resolve_run(name: str, entry: Mapping[str, Any], config: Mapping[str, Any], seed_index: int,
                  run: str) -> ModelRun:
-    """A ModelRun from a schema-checked entry (defaults filled in)."""
-    key = f"models.{name}"
-    spec = FAMILY_SPECS[entry["family"]]
+    """A ModelRun from a schema-checked entry (defaults filled in); a set family reads its `sets`, by default every
+    set of features.sets."""
+    key, family = f"models.{name}", entry["family"]
+    spec = FAMILY_SPECS[family]
     hparams = resolve_hparams(spec.hparams, entry.get("hparams", {}), f"{key}.hparams")
-    representations = [REPRESENTATION_OF_INPUT[spec.input_of(hparams)]]
-    for option, representation in (("n_particles", "particles"), ("features", "highlevel")):
-        if entry.get(option) is not None and representation not in representations:
-            raise ConfigError(f"{key}.{option}", f"applies to models on the {representation} inputs; family "
-                                                 f"'{entry['family']}' reads {representations}")
+    input_key, sets = spec.input_of(hparams), None
+    if input_key == "features":
+        configured = feature_sets(config)
+        if not configured:
+            raise ConfigError(f"{key}.family", f"family '{family}' reads sets, and features.sets configures none")
+        sets = list(entry.get("sets") or configured)
+        for set_name in sets:
+            if set_name not in configured:
+                raise ConfigError(f"{key}.sets", f"'{set_name}' is not a set of features.sets {list(configured)}"
+                                                 f"{did_you_mean(set_name, configured)}")
+        coordinates = {set_name: configured[set_name]["coordinates"] for set_name in sets}
+        if spec.uses_coordinates and len({len(names) for names in coordinates.values()}) > 1:
+            raise ConfigError(f"{key}.sets", f"family '{family}' builds one graph on the coordinates of all its "
+                                             f"sets, which need as many coordinates each: {coordinates}")
+    representations = sets or [REPRESENTATION_OF_INPUT[input_key]]
+    for option, inputs, applies in (("n_particles", "set", sets is not None), ("sets", "set", sets is not None),
+                                    ("features", "highlevel", representations == ["highlevel"])):
+        if entry.get(option) is not None and not applies:
+            raise ConfigError(f"{key}.{option}", f"applies to models on the {inputs} inputs; family '{family}' "
+                                                 f"reads {representations}")
     return ModelRun(
-        name=run, model=name, seed_index=seed_index, family=entry["family"], task=entry["task"],
+        name=run, model=name, seed_index=seed_index, family=family, task=entry["task"],
         target=entry.get("target"), loss=entry["loss"], background=entry.get("background"), hparams=hparams,
         training=TrainingSettings.resolve(config.get("training"), entry.get("training"), f"{key}.training"),
         seed=derive_seed(config["seed"], "train", name, seed_index), n_particles=entry.get("n_particles"),
-        features=entry.get("features"), representations=representations,
+        features=entry.get("features"), sets=sets, representations=representations,
     )

@@ -12,10 +12,11 @@ from rootml.metrics.names import percent
 def expected_figures(
     models: Mapping[str, Mapping[str, Any]], signal: Sequence[str], background: Sequence[str],
     efficiencies: Sequence[float], reference: str | None = None,
-    sculpting_observable: str = "jet_mass", classes: Sequence[str] = (),
+    sculpting_observable: str | None = "jet_mass", classes: Sequence[str] = (),
 ) -> dict[str, str]:
     """Figure stem (under figures/, no suffix) -> caption, for models given as name -> config entry (family, task,
-    target, background): exactly the figures evaluate_models writes (roc_per_class with more than two classes)."""
+    target, background): exactly the figures evaluate_models writes (roc_per_class with more than two classes, the
+    sculpting figures when there is an observable to sculpt)."""
     groups = f"{', '.join(signal)} vs {', '.join(background)}"
     classifiers = [name for name, entry in models.items() if entry.get("task", "classification") == "classification"]
     figures: dict[str, str] = {}
@@ -25,7 +26,7 @@ def expected_figures(
         if len(classes) > 2:
             figures["roc_per_class"] = ("One-vs-rest ROC per class (one panel each): rejection of all other classes "
                                         "against the efficiency of the class, every classifier, binomial bands.")
-        for efficiency in efficiencies:
+        for efficiency in efficiencies if sculpting_observable is not None else ():
             figures[f"sculpting_eff{percent(efficiency)}"] = (
                 f"Background ({', '.join(background)}) {sculpting_observable} distribution (unit area) before and "
                 f"after each classifier's cut at {percent(efficiency)}% signal efficiency, jets beyond the axis in the "

@@ -59,14 +59,14 @@ def sculpting_edges(values: np.ndarray, value_range: Sequence[float] | None) -> 
 
 def check_options(results: Mapping[str, ModelResults], classes: Sequence[str], signal: Sequence[str],
                   background: Sequence[str], efficiencies: Sequence[float], reference: str | None,
-                  sculpting_observable: str) -> None:
+                  sculpting_observable: str | None) -> None:
     """Check the evaluate.* options against the classes and the loaded models."""
     validate_groups(classes, signal, background)
     classifiers = [name for name, r in results.items() if r.task == "classification"]
     if reference is not None and reference not in classifiers:
         raise ConfigError("evaluate.reference_model", f"'{reference}' is not a classifier among {classifiers}")
     column = f"obs_{sculpting_observable}"
-    for name in classifiers:
+    for name in classifiers if sculpting_observable is not None else ():
         if column not in results[name].test.columns:
             raise InputError(f"no observer column for the sculpting figure of model '{name}'", branch=column)
 
@@ -186,8 +186,9 @@ def evaluate_models(models: Mapping[str, ResultFiles], classes: Sequence[str], s
         groups = {name: results[name].config["model"] for name in curves}  # seed copies -> their entry
         plot_rejection(curves, figures_dir / "roc", reference=reference, signal_label=", ".join(signal),
                        background_label=", ".join(background), groups=groups)
-        sculpting_figures(results, rows, classes, signal, background, efficiencies, weighted, observable,
-                          value_range, figures_dir)
+        if observable is not None:
+            sculpting_figures(results, rows, classes, signal, background, efficiencies, weighted, observable,
+                              value_range, figures_dir)
         if len(classes) > 2:
             plot_class_rocs({name: {model: roc(one_vs_rest(results[model].test, classes, name, weighted=weighted))
                                     for model in curves} for name in classes}, figures_dir / "roc_per_class",

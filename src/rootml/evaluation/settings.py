@@ -24,11 +24,15 @@ class EvaluateSettings(Settings):
     sculpting: dict[str, Any]
 
     @classmethod
-    def for_classes(cls, block: Mapping[str, Any] | None, classes: Sequence[str]) -> EvaluateSettings:
-        """The block with the run's defaults of the two class groups: signal the last class, background the others."""
+    def for_run(cls, block: Mapping[str, Any] | None, classes: Sequence[str],
+                observers: Sequence[str]) -> EvaluateSettings:
+        """The block with the run's defaults: signal the last class, background the others, and the sculpting
+        observable jet_mass when it is among the run's observers (else no sculpting)."""
         values = resolve_block(cls.BLOCK, block)
         values.setdefault("signal", [classes[-1]])
         values.setdefault("background", [name for name in classes if name not in values["signal"]])
+        if values["sculpting"]["observable"] is None and "jet_mass" in observers:
+            values["sculpting"] = {**values["sculpting"], "observable": "jet_mass"}
         return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:

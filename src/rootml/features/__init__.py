@@ -1,1 +1,2 @@
-"""Jet features for the preprocessing stage: substructure, high-level jet features, constituent features."""
+"""Features for the preprocessing stage: what the ingested rows hold, per-row features (built-in jet features,
+substructure, stored columns) and per-element features of sets."""

@@ -1,4 +1,6 @@
-"""High-level jet features (kinematics, substructure, energy-correlation ratios, pT_D, girth), vectorised per chunk."""
+"""Per-row (high-level) features, vectorised per chunk: the built-in jet features (kinematics, substructure,
+energy-correlation ratios, pT_D, girth) computed from set `part` when asked for, any other name the ingested per-row
+column."""
 
 from __future__ import annotations
 
@@ -9,11 +11,12 @@ import fastjet
 import numpy as np
 import vector
 
-from rootml.errors import ConfigError
+from rootml.errors import InputError
+from rootml.features.available import PART
 from rootml.features.inputs import Jets, column_names, require
+from rootml.features.sets import SetElements
 from rootml.features.substructure import TAU_ORDERS, substructure_columns
 
-CONFIG_KEY = "features.highlevel"
 ECF_BETAS: tuple[int, ...] = (1, 2)
 _CA_ONE_JET = fastjet.JetDefinition(fastjet.cambridge_algorithm, 1000.0)  # every constituent in one jet
 
@@ -116,7 +119,8 @@ def _ptd(chunk: _Chunk) -> np.ndarray:
 
 def _girth(chunk: _Chunk) -> np.ndarray:
     """Girth = sum pT_i dR_i / pT_jet, dR_i the constituent's distance to the jet axis."""
-    delta_r = np.hypot(require(chunk.jets, "part_deta", "jet_girth"), require(chunk.jets, "part_dphi", "jet_girth"))
+    particles = SetElements(chunk.jets, PART)
+    delta_r = np.hypot(particles.deta("jet_girth"), particles.dphi("jet_girth"))
     weighted = np.asarray(ak.sum(chunk.particle_pt("jet_girth") * delta_r, axis=1))
     return _ratio(weighted, _FEATURES["jet_pt"](chunk))
 
@@ -139,10 +143,20 @@ _FEATURES: dict[str, Callable[[_Chunk], np.ndarray]] = {
 HIGHLEVEL_FEATURES: tuple[str, ...] = tuple(_FEATURES)
 
 
+def scalar_column(jets: Jets, name: str) -> np.ndarray:
+    """A stored per-row column as float32, or InputError naming it when it is missing, a list or not numbers."""
+    values = require(jets, name, name)
+    if values.ndim != 1:
+        raise InputError("a list column (a field of a set), not a per-row scalar", branch=name)
+    try:
+        return np.asarray(ak.to_numpy(values), dtype=np.float32)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"not a numeric column ({values.type})", branch=name) from err
+
+
 def highlevel_features(jets: Jets, names: Sequence[str], jet_radius: float) -> dict[str, np.ndarray]:
-    """The named high-level features of each jet (float32), reusing columns the input already has."""
-    unknown = [name for name in names if name not in _FEATURES]
-    if unknown:
-        raise ConfigError(CONFIG_KEY, f"unknown feature(s) {unknown}; known: {list(HIGHLEVEL_FEATURES)}")
+    """The named per-row features (float32): built-ins computed (reusing columns the input already has), any other
+    name the stored column."""
     chunk = _Chunk(jets, jet_radius)
-    return {name: np.asarray(_FEATURES[name](chunk), dtype=np.float32) for name in names}
+    return {name: np.asarray(_FEATURES[name](chunk), dtype=np.float32) if name in _FEATURES
+            else scalar_column(jets, name) for name in names}

@@ -1,4 +1,4 @@
-"""Per-jet label, weight, event id and selection from the sample's config expressions."""
+"""Per-row label, weight, event id and selection from the sample's config expressions."""
 
 from __future__ import annotations
 
@@ -21,13 +21,13 @@ def per_row(expression: Expression, columns: Mapping[str, Any], n: int) -> np.nd
     value = expression.evaluate(columns)
     if isinstance(value, ak.Array):
         if value.ndim != 1:
-            raise ConfigError(expression.key, f"expression {expression.text!r} gives a list per jet, not one value")
+            raise ConfigError(expression.key, f"expression {expression.text!r} gives a list per row, not one value")
         value = ak.to_numpy(value)
     return np.broadcast_to(np.asarray(value), (n,))
 
 
 def labels(spec: SampleSpec, columns: Mapping[str, Any], n: int, classes: list[str], file: str) -> np.ndarray:
-    """Class index per jet: the sample's constant label, or the one class whose expression holds (NO_LABEL if none)."""
+    """Class index per row: the sample's constant label, or the one class whose expression holds (NO_LABEL if none)."""
     if spec.label is not None:
         return np.full(n, spec.label, dtype=np.int32)
     result = np.full(n, NO_LABEL, dtype=np.int32)
@@ -37,7 +37,7 @@ def labels(spec: SampleSpec, columns: Mapping[str, Any], n: int, classes: list[s
         if clash.any():
             other = classes[int(result[clash][0])]
             raise InputError(
-                f"a jet matches the label expressions of both classes '{other}' and '{classes[index]}' "
+                f"a row matches the label expressions of both classes '{other}' and '{classes[index]}' "
                 f"(samples.{spec.name}.labels)", file=file,
             )
         result[holds] = index
@@ -45,7 +45,7 @@ def labels(spec: SampleSpec, columns: Mapping[str, Any], n: int, classes: list[s
 
 
 def weights(spec: SampleSpec, columns: Mapping[str, Any], n: int, file: str) -> np.ndarray:
-    """Weight per jet (1 without a `weight` expression); NaN or inf names the expression."""
+    """Weight per row (1 without a `weight` expression); NaN or inf names the expression."""
     if spec.weight is None:
         return np.ones(n, dtype=np.float32)
     values = per_row(spec.weight, columns, n).astype(np.float32)
@@ -55,7 +55,7 @@ def weights(spec: SampleSpec, columns: Mapping[str, Any], n: int, file: str) -> 
 
 
 def event_ids(spec: SampleSpec, columns: Mapping[str, Any], entry: np.ndarray, namespace: str) -> np.ndarray:
-    """Stable int64 event id per jet from the `event_id` expression (else the entry number) and the namespace."""
+    """Stable int64 event id per row from the `event_id` expression (else the entry number) and the namespace."""
     if spec.event_id is None:
         return stable_event_ids(namespace, entry)
     values = per_row(spec.event_id, columns, len(entry))
@@ -67,7 +67,7 @@ def event_ids(spec: SampleSpec, columns: Mapping[str, Any], entry: np.ndarray, n
 
 
 def selected(spec: SampleSpec, columns: Mapping[str, Any], n: int) -> np.ndarray:
-    """Boolean mask of the jets passing the `selection` expression (all without one)."""
+    """Boolean mask of the rows passing the `selection` expression (all without one)."""
     if spec.selection is None:
         return np.ones(n, dtype=bool)
     return per_row(spec.selection, columns, n) != 0

@@ -1,4 +1,5 @@
-"""One step of input as per-jet rows: the unit every source yields and the rest of ingestion consumes."""
+"""One step of input as rows (jets, any collection's elements, or events): the unit every source yields and the
+rest of ingestion consumes."""
 
 from __future__ import annotations
 
@@ -13,18 +14,24 @@ Array = np.ndarray | ak.Array
 
 @dataclass(frozen=True)
 class RowBatch:
-    """Per-jet columns of one step with the entry (event) number and index in the event of each jet.
+    """Per-row columns and sets of one step with the entry (event) number and index in the event of each row.
 
-    `sources` names the branch or dataset behind each column (for error messages); `aux` are
-    columns read only for expressions (selection, labels, ...) and not written.
+    `sets` are set name -> field -> one list per row; `sources` names the branch or dataset behind each
+    column and each set field `<set>_<field>` (for error messages); `aux` are columns read only for
+    expressions (selection, labels, ...) and not written.
     """
 
     columns: Mapping[str, Array]
+    sets: Mapping[str, Mapping[str, ak.Array]]
     sources: Mapping[str, str]
     aux: frozenset[str]
     entry: np.ndarray
     jet_index: np.ndarray
     entries: int
+
+    def given(self) -> dict[str, Array]:
+        """Every column read: the per-row columns and each set field as `<set>_<field>`."""
+        return {**self.columns, **{f"{s}_{f}": v for s, fields in self.sets.items() for f, v in fields.items()}}
 
 
 def as_rows(values: Array) -> Array:

@@ -11,24 +11,25 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rootml.columns import JET_COLUMNS, JET_SUBSTRUCTURE_COLUMNS, PARTICLE_COLUMNS
+from rootml.columns import JET_COLUMNS, JET_SUBSTRUCTURE_COLUMNS
 from rootml.errors import InputError
 from rootml.ingest import bookkeeping
-from rootml.ingest.canonical import CANONICAL_NAMES, canonical_columns, check_finite
+from rootml.ingest.canonical import JET_NAMES, check_finite, complete
 from rootml.ingest.hdf5_rows import read_hdf5
 from rootml.ingest.root import read_root
 from rootml.ingest.rows import Array, RowBatch, take_rows
 from rootml.ingest.spec import SampleSpec
 from rootml.ingest.writer import write_parquet
 
-OUTPUT_ORDER: tuple[str, ...] = (*JET_COLUMNS, *JET_SUBSTRUCTURE_COLUMNS, *PARTICLE_COLUMNS)
+ROW_ORDER: tuple[str, ...] = (*JET_COLUMNS, *JET_SUBSTRUCTURE_COLUMNS)
 
 
 def ingest_file(
     in_path: str | Path, out_path: str | Path, *, spec: SampleSpec, file_index: int, classes: Sequence[str],
     progress: bool = True,
 ) -> dict[str, float]:
-    """Read `in_path` step by step and write one row per jet to the parquet file `out_path`; return counts and time.
+    """Read `in_path` step by step and write its rows (jets, elements or events) to the parquet file `out_path`;
+    return counts and time.
 
     Event ids hash the event number (the `event_id` expression, else the entry) with the sample
     and file name, so they stay the same when the files move.
@@ -64,25 +65,28 @@ def ingest_file(
 
 
 def _check_kept(counts: Counter, spec: SampleSpec, file: str) -> None:
-    """Refuse a file that gives no jet to write (before the parquet file is renamed into place), naming the cause."""
-    jets, labelled = counts["jets"], counts["jets"] - counts["unlabelled"]
-    if jets == 0:
-        raise InputError("no jets in the file", file=file)
+    """Refuse a file that gives no row to write (before the parquet file is renamed into place), naming the cause."""
+    rows, labelled = counts["jets"], counts["jets"] - counts["unlabelled"]
+    if rows == 0:
+        raise InputError("no rows in the file", file=file)
     if labelled == 0:
-        raise InputError(f"none of the {jets} jets matches an expression of samples.{spec.name}.labels", file=file)
+        raise InputError(f"none of the {rows} rows matches an expression of samples.{spec.name}.labels", file=file)
     if counts["rejected"] == labelled:
-        raise InputError(f"samples.{spec.name}.selection keeps none of the {labelled} labelled jets", file=file)
+        raise InputError(f"samples.{spec.name}.selection keeps none of the {labelled} labelled rows", file=file)
 
 
 def _output_columns(
     batch: RowBatch, spec: SampleSpec, classes: list[str], namespace: str, file: str, counts: Counter,
 ) -> dict[str, Array]:
-    """Validate, complete, label, weight, select and order one step's columns for writing."""
-    check_finite(batch.columns, batch.sources, file)
-    canonical = canonical_columns(batch.columns, file=file, key=f"samples.{spec.name}")
-    extras = {n: v for n, v in batch.columns.items() if n not in CANONICAL_NAMES and n not in batch.aux}
+    """Validate, complete, label, weight, select and order one step's columns for writing: the canonical jet
+    columns, the sets' columns, the mapped columns, the bookkeeping."""
+    check_finite(batch.given(), batch.sources, file)
+    completed = complete(batch.columns, batch.sets, sources=batch.sources, file=file, key=f"samples.{spec.name}")
+    rows = {name: completed[name] for name in ROW_ORDER if name in completed}
+    sets = {name: values for name, values in completed.items() if name not in rows}
+    mapped = {n: v for n, v in batch.columns.items() if n not in JET_NAMES and n not in batch.aux}
     n = len(batch.entry)
-    scope = {**batch.columns, **canonical, "jet_index": batch.jet_index}
+    scope = {**batch.columns, **completed, "jet_index": batch.jet_index}
     scope["label"] = bookkeeping.labels(spec, scope, n, classes, file)
     scope["weight"] = bookkeeping.weights(spec, scope, n, file)
     labelled = scope["label"] != bookkeeping.NO_LABEL
@@ -94,7 +98,7 @@ def _output_columns(
         unlabelled=int((~labelled).sum()),
         rejected=int((labelled & ~keep).sum()),
     )
-    out = {name: canonical[name] for name in OUTPUT_ORDER if name in canonical} | extras | {
+    out = rows | sets | mapped | {
         "label": scope["label"], "weight": scope["weight"],
         "event_id": bookkeeping.event_ids(spec, scope, batch.entry, namespace), "jet_index": batch.jet_index,
     }

@@ -10,7 +10,8 @@ import torch
 
 from rootml.errors import ConfigError
 from rootml.models.hparams import resolve_hparams
-from rootml.models.specs import FamilySpec
+from rootml.models.sets import MultiSetModel, set_feature_dims
+from rootml.models.specs import SET_EMBED_DIM, FamilySpec, set_input
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,9 @@ class BuildSpec:
 class ModelFamily(FamilySpec):
     """A family's spec and its builder, which gets `BuildSpec.dim` = the size of the input `input_of` names.
 
-    Torch models are built with torch's RNG seeded by `seed`.
+    Torch models are built with torch's RNG seeded by `seed`. A set family given several sets (inputs
+    `<set>/features`, ...) builds its model for `set_embed_dim` features inside a MultiSetModel; given one set
+    (inputs features, ...) it builds exactly its own model.
     """
 
     build: Callable[[BuildSpec], Any]
@@ -49,17 +52,23 @@ class ModelFamily(FamilySpec):
         """Validate the hyper-parameters and inputs, then build the model deterministically from `seed`."""
         key = config_key or self.name
         resolved = resolve_hparams(self.hparams, hparams, key)
+        width = resolved.pop(SET_EMBED_DIM, None)
         input_key = self.input_of(resolved)
-        if input_key not in input_dims:
+        sets = set_feature_dims(input_dims) if input_key == "features" and input_key not in input_dims else {}
+        sizes = {set_input(name, input_key): dim for name, dim in sets.items()} or {
+            name: dim for name, dim in input_dims.items() if name == input_key}
+        if not sizes:
             raise ConfigError(key, f"model family '{self.name}' needs input '{input_key}', got {sorted(input_dims)}")
-        dim = input_dims[input_key]
         expected_rank = 3 if input_key == "image" else 0
-        if (len(dim) if isinstance(dim, Sequence) else 0) != expected_rank:
-            shape = "(channels, H, W)" if expected_rank else "an int"
-            raise ConfigError(key, f"input '{input_key}' size must be {shape}, got {dim!r}")
+        for name, dim in sizes.items():
+            if (len(dim) if isinstance(dim, Sequence) else 0) != expected_rank:
+                shape = "(channels, H, W)" if expected_rank else "an int"
+                raise ConfigError(key, f"input '{name}' size must be {shape}, got {dim!r}")
         if n_outputs < 1:
             raise ConfigError(key, f"n_outputs must be >= 1, got {n_outputs}")
+        dim = width if sets else sizes[input_key]
         spec = BuildSpec(tuple(dim) if expected_rank else int(dim), n_outputs, resolved, seed, key)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            return self.build(spec)
+            model = self.build(spec)
+            return MultiSetModel(model, {s: int(d) for s, d in sets.items()}, width) if sets else model

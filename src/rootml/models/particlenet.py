@@ -106,9 +106,11 @@ class EdgeConvBlock(nn.Module):
 
 
 class ParticleNet(nn.Module):
-    """ParticleNet on `points` (B, 2, N) = (deta, dphi), `features` (B, C, N) and `mask` (B, 1, N).
+    """ParticleNet on `points` (B, D, N), `features` (B, C, N) and `mask` (B, 1, N).
 
-    The first block's graph uses the points, later blocks use the previous block's features. Padded
+    points are the set's configured coordinates (features.sets.<set>.coordinates: (deta, dphi) for jet constituents,
+    (x, y, z) for hits, any D). The first block's graph uses the points, later blocks use the previous block's
+    features. Padded
     particles are never neighbours, never computed, and the output depends on the real particles only.
     """
 

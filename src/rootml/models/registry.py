@@ -21,8 +21,9 @@ def build_model(
 ) -> Any:
     """Build a model of `family` (a torch nn.Module, or an XGBoost estimator for 'bdt').
 
-    input_dims: sizes of the available inputs, e.g. {"highlevel": F}, {"features": C, "points": 2},
-    {"image": (channels, H, W)}. seed fixes the initial weights (and XGBoost's random_state).
+    input_dims: sizes of the available inputs, e.g. {"highlevel": F}, {"features": C, "points": D},
+    {"part/features": C1, "muons/features": C2} (several sets), {"image": (channels, H, W)}. seed fixes the
+    initial weights (and XGBoost's random_state).
     config_key (default: the family name) prefixes the key named by ConfigErrors, e.g. "models.pnet".
     """
     if family not in MODEL_FAMILIES:

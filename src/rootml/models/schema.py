@@ -14,7 +14,6 @@ from typing import Any
 from rootml.models.specs import FAMILY_SPECS, family_schema
 
 TASKS: tuple[str, ...] = ("classification", "regression", "anomaly")
-REPRESENTATIONS: tuple[str, ...] = ("highlevel", "particles", "images")
 
 
 def model_entry_schema(family: str, training: dict[str, Any]) -> dict[str, Any]:
@@ -34,8 +33,12 @@ def model_entry_schema(family: str, training: dict[str, Any]) -> dict[str, Any]:
             "seeds": {"type": "integer", "minimum": 1, "default": 1,
                       "description": "train this many copies with different seeds (mean and spread of metrics)"},
             "n_particles": {"type": "integer", "minimum": 1,
-                            "description": "particle-input models: read only the first (highest-pT) N particles "
-                                           "of the prepared features.n_particles"},
+                            "description": "set-input models: read only the first (leading) N elements of each "
+                                           "set, of its prepared features.sets.<set>.max_length"},
+            "sets": {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
+                     "minItems": 1, "uniqueItems": True,
+                     "description": "set-input models: the sets of features.sets they read (default: all); several "
+                                    "sets are embedded to a common width and joined into one sequence"},
             "features": {"type": "array", "items": {"type": "string"}, "minItems": 1, "uniqueItems": True,
                          "description": "high-level-input models: train on this subset of features.highlevel"},
             "hparams": family_schema(family),

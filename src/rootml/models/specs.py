@@ -7,7 +7,7 @@ specs alone. Each family's module (rootml.models.<family>) binds its spec to the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rootml.models.hparams import (
@@ -22,17 +22,44 @@ from rootml.models.hparams import (
     number,
 )
 
+# The datasets of a set (data/prepared/{split}/<set>.h5) the models read, each with the set's slots on the last axis:
+# features (n, C, P), points (n, D, P: the set's coordinates), vectors (n, 4, P), mask (n, P). A model of one set reads
+# them under these names, a model of several sets as `<set>/<name>` (set_input).
+SET_INPUTS: tuple[str, ...] = ("features", "points", "vectors", "mask")
+SET_EMBED_DIM = "set_embed_dim"  # the hyper-parameter of every set family: the common width of several sets
+
+
+def set_input(set_name: str, name: str) -> str:
+    """The input key of dataset `name` of set `set_name` in a model of several sets."""
+    return f"{set_name}/{name}"
+
+
+def set_input_parts(key: str) -> tuple[str | None, str]:
+    """(set, dataset) of an input key: (None, key) for the keys of a model of one set and for the other inputs."""
+    set_name, _, name = key.rpartition("/")
+    return set_name or None, name
+
 
 @dataclass(frozen=True)
 class FamilySpec:
     """A model family's name, its hyper-parameters, and `input_of(hparams)`: the input key that sizes the model.
 
-    The input is "highlevel" or "features" (sized by an int) or "image" (sized by (channels, H, W)).
+    The input is "highlevel" or "features" (sized by an int: the families on sets) or "image" (sized by (channels,
+    H, W)). uses_coordinates: the model builds its graph on the sets' coordinates (input `points`).
     """
 
     name: str
     hparams: Mapping[str, HParam]
     input_of: Callable[[Mapping[str, Any]], str]
+    uses_coordinates: bool = field(default=False, kw_only=True)
+
+
+def set_family(name: str, hparams: Mapping[str, HParam], *, uses_coordinates: bool = False) -> FamilySpec:
+    """A family on the sets: its own hyper-parameters and the width to which it embeds each of several sets."""
+    embed_dim = integer(32, "with several sets: width of each set's learned linear embedding (plus a learned "
+                            "set-type embedding) before the sets are joined into one sequence; unused with one set")
+    return FamilySpec(name, {**hparams, SET_EMBED_DIM: embed_dim}, lambda hp: "features",
+                      uses_coordinates=uses_coordinates)
 
 
 BDT = FamilySpec("bdt", {
@@ -64,31 +91,31 @@ CNN = FamilySpec("cnn", {
     "activation": activation_param(),
 }, lambda hp: "image")
 
-DEEPSETS = FamilySpec("deepsets", {
+DEEPSETS = set_family("deepsets", {
     "phi_sizes": int_list([64, 64, 128], "per-particle network Phi widths (last = latent size)"),
     "f_sizes": int_list([64, 64], "jet-level network F widths"),
     "pooling": choice("sum", ["sum", "mean"], "aggregation of the per-particle latents over the real particles"),
     "dropout": number(0.0, "dropout in the F network", maximum=0.9),
     "activation": activation_param(),
-}, lambda hp: "features")
+})
 
-PARTICLENET = FamilySpec("particlenet", {
+PARTICLENET = set_family("particlenet", {
     "k": integer(7, "neighbours per particle in every EdgeConv block"),
     "conv_params": int_lists([[32, 32, 32], [64, 64, 64]], "channels of the layers of each EdgeConv block"),
     "fc_params": int_list([128], "widths of the dense layers after pooling", min_items=0),
     "dropout": number(0.1, "dropout in the dense layers", maximum=0.9),
     "use_fusion": boolean(True, "concatenate all EdgeConv outputs and mix them (1x1 conv) before pooling"),
-}, lambda hp: "features")
+}, uses_coordinates=True)
 
-INTERACTION_NET = FamilySpec("interaction_net", {
+INTERACTION_NET = set_family("interaction_net", {
     "edge_sizes": int_list([32, 32], "f_R widths on each (receiver, sender) pair (last = edge latent size)"),
     "node_sizes": int_list([32, 32], "f_O widths on (particle, summed edge latents) (last = node latent size)"),
     "fc_params": int_list([32], "phi_C widths on the summed node latents", min_items=0),
     "dropout": number(0.0, "dropout in phi_C", maximum=0.9),
     "activation": activation_param(),
-}, lambda hp: "features")
+})
 
-TRANSFORMER = FamilySpec("transformer", {
+TRANSFORMER = set_family("transformer", {
     "embed_dims": int_list([64, 64], "widths of the per-particle embedding (last = model width)"),
     "num_heads": integer(4, "attention heads (must divide the model width)"),
     "num_layers": integer(3, "particle self-attention blocks"),
@@ -101,7 +128,7 @@ TRANSFORMER = FamilySpec("transformer", {
     "pair_embed_dims": int_list([16, 16], "widths of the pair-feature embedding (pair_features: true)"),
     "fc_params": int_list([], "widths of the dense layers of the head", min_items=0),
     "activation": activation_param("gelu"),
-}, lambda hp: "features")
+})
 
 AUTOENCODER = FamilySpec("autoencoder", {
     "input": choice("highlevel", ["highlevel", "image"], "what to reconstruct: high-level features or jet images"),

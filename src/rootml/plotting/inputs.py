@@ -1,5 +1,5 @@
-"""Input-distribution figures of a prepared split: every high-level and constituent feature per class, and the
-average jet image per class."""
+"""Input-distribution figures of a prepared split: every high-level feature and every feature of each set per class,
+and the average image per class."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ import mplhep
 import numpy as np
 from matplotlib.figure import Figure
 
+from rootml.features.available import PART
 from rootml.plotting.images import plot_average_images
 from rootml.plotting.style import save_figure, use_style
+from rootml.preprocess.layout import HIGHLEVEL, IMAGES
 
-# Jets read from the split: the prepared rows are shuffled, so the first rows are a random subset.
+# Rows read from the split: the prepared rows are shuffled, so the first rows are a random subset.
 MAX_JETS = 100_000
 N_BINS = 40
 # Central fraction of all entries the axis of a continuous feature spans; the rest is put in the edge bins.
@@ -82,32 +84,45 @@ def _label(name: str, normalization: Mapping[str, Mapping[str, object]]) -> str:
     return f"{label} (normalised)" if normalization.get(name, {}).get("normalized") else label
 
 
-def plot_inputs(prepared: Mapping[str, str | os.PathLike[str]], out_dir: str | os.PathLike[str],
-                images_stem: str | os.PathLike[str], *, max_jets: int = MAX_JETS) -> list[Path]:
-    """Per-class figures of every feature of a prepared split (prepared: representation -> file; high-level raw,
-    constituents as the models see them) in out_dir/{feature}.pdf/png, and the average jet image per class at
-    images_stem.pdf/png."""
+def _plot_set(path: str | os.PathLike[str], out_dir: Path, max_jets: int) -> list[Path]:
+    """Per-class figures of every feature of one set's prepared file, over its real elements, as the models see them."""
     written = []
-    with h5py.File(prepared["highlevel"], "r") as h5:
+    with h5py.File(path, "r") as h5:
+        classes = json.loads(h5.attrs["classes"])
+        normalization = json.loads(h5.attrs["normalization"])["features"]
+        name = h5.attrs.get("set", PART)
+        ylabel = "Fraction of particles / bin" if name == PART else f"Fraction of {name} elements / bin"
+        labels = h5["label"][:max_jets]
+        mask = h5["mask"][:max_jets]
+        features = h5["features"][:max_jets]
+        element_labels = np.broadcast_to(labels[:, None], mask.shape)[mask]
+        for i, feature in enumerate(json.loads(h5.attrs["feature_names"])):
+            values = features[:, i][mask]
+            per_class = {c: values[element_labels == k] for k, c in enumerate(classes)}
+            written += plot_feature(per_class, _label(feature, normalization), ylabel, out_dir / feature)
+    return written
+
+
+def plot_inputs(prepared: Mapping[str, str | os.PathLike[str]], out_dir: str | os.PathLike[str],
+                images_stem: str | os.PathLike[str] | None, *, max_jets: int = MAX_JETS) -> list[Path]:
+    """Per-class figures of every feature of a prepared split (prepared: representation -> file, as
+    rootml.preprocess.layout.representations names them; high-level raw, set features as the models see them) in
+    out_dir/{feature}.pdf/png, and with images the average image per class at images_stem.pdf/png."""
+    written = []
+    with h5py.File(prepared[HIGHLEVEL], "r") as h5:
         classes = json.loads(h5.attrs["classes"])
         labels = h5["label"][:max_jets]
         raw = h5["highlevel_raw"][:max_jets]
         for i, name in enumerate(json.loads(h5.attrs["feature_names"])):
             per_class = {c: raw[labels == k, i] for k, c in enumerate(classes)}
             written += plot_feature(per_class, _label(name, {}), "Fraction of jets / bin", Path(out_dir) / name)
-    with h5py.File(prepared["particles"], "r") as h5:
-        normalization = json.loads(h5.attrs["normalization"])["features"]
-        labels = h5["label"][:max_jets]
-        mask = h5["mask"][:max_jets]
-        features = h5["features"][:max_jets]
-        particle_labels = np.broadcast_to(labels[:, None], mask.shape)[mask]
-        for i, name in enumerate(json.loads(h5.attrs["feature_names"])):
-            values = features[:, i][mask]
-            per_class = {c: values[particle_labels == k] for k, c in enumerate(classes)}
-            written += plot_feature(per_class, _label(name, normalization), "Fraction of particles / bin",
-                                    Path(out_dir) / name)
-    with h5py.File(prepared["images"], "r") as h5:
-        written += plot_average_images(h5["image"][:max_jets], h5["label"][:max_jets], classes, images_stem,
-                                       extent=float(h5.attrs["extent"]))
+    for representation, path in prepared.items():
+        if representation not in (HIGHLEVEL, IMAGES):
+            written += _plot_set(path, Path(out_dir), max_jets)
+    if IMAGES in prepared:
+        if images_stem is None:
+            raise ValueError("a prepared images file needs images_stem, where its figure goes")
+        with h5py.File(prepared[IMAGES], "r") as h5:
+            written += plot_average_images(h5["image"][:max_jets], h5["label"][:max_jets], classes, images_stem,
+                                           extent=float(h5.attrs["extent"]))
     return written
-

@@ -15,22 +15,22 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from rootml.atomic import atomic_output
+from rootml.config import feature_sets
 from rootml.errors import ConfigError, InputError
-from rootml.features.constituents import constituent_features, padded_kinematics
-from rootml.features.highlevel import HIGHLEVEL_FEATURES, highlevel_features
+from rootml.features.available import FOUR_MOMENTUM, carried_columns
+from rootml.features.highlevel import highlevel_features
+from rootml.features.sets import SetBlock
 from rootml.ingest.canonical import check_finite
-from rootml.preprocess.layout import chunk_settings, jet_columns, observer, stores_edges
+from rootml.preprocess.layout import IMAGE_SETTINGS, chunk_settings, images_of, observer, set_dataset, stores_edges
 from rootml.preprocess.split import SPLITS, assign_splits
 from rootml.preprocess.store import H5Appender, open_for_writing
 from rootml.represent.graphs import knn_indices
 from rootml.represent.images import jet_images
 
-# Jets computed at a time: bounds the memory of one job whatever the size of the chunk or its row groups.
+# Rows computed at a time: bounds the memory of one job whatever the size of the chunk or its row groups.
 BLOCK_JETS = 4096
 # Rows per HDF5 chunk of the preprocessed files; prepare reads whole multiples of it.
 CHUNK_ROWS = 256
-IMAGE_SETTINGS: tuple[str, ...] = ("n_pixels", "extent", "centre", "subjet_radius", "rotate", "flip", "normalise",
-                                   "channels")
 
 
 def open_ingested(path: str | Path) -> pq.ParquetFile:
@@ -50,7 +50,7 @@ def read_blocks(parquet: pq.ParquetFile, block_jets: int = BLOCK_JETS) -> Iterat
 
 
 def _column(jets: ak.Array, name: str, dtype: type, file: str) -> np.ndarray:
-    """A flat per-jet column as numpy, or InputError naming the column and the file."""
+    """A flat per-row column as numpy, or InputError naming the column and the file."""
     if name not in jets.fields:
         raise InputError("column missing from the ingested file", file=file, branch=name)
     return np.asarray(jets[name], dtype=dtype)
@@ -73,48 +73,57 @@ def _in_file(err: InputError, file: str) -> InputError:
     return located
 
 
-def _images(kin: Mapping[str, np.ndarray], settings: Mapping[str, Any]) -> np.ndarray:
-    """Jet images with the config's represent.images settings; a setting jet_images refuses is a ConfigError."""
+def _set_arrays(block: SetBlock, spec: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """features (n, C, P), points (n, D, P), vectors (n, 4, P; a set with four-momenta), mask (n, P) and knn of one
+    set, under their chunk dataset names."""
+    arrays = {"features": block.stacked(spec["features"]), "points": block.stacked(spec["coordinates"])}
+    if block.has(*FOUR_MOMENTUM):
+        arrays["vectors"] = np.stack([block.padded(f"{block.name}_{c}") for c in FOUR_MOMENTUM], axis=1)
+    arrays["mask"] = block.mask
+    if stores_edges(config):
+        points = arrays["points"].transpose(0, 2, 1)
+        arrays["knn"] = knn_indices(points, block.mask, config["represent"]["graph"]["k"]).astype(np.int32)
+    return {set_dataset(block.name, key): values for key, values in arrays.items()}
+
+
+def _images(block: SetBlock, source: Mapping[str, Any], settings: Mapping[str, Any]) -> np.ndarray:
+    """Images of a set (source: images_of) with the represent.images settings; a setting jet_images refuses is a
+    ConfigError."""
+    x, y = (block.padded(name) for name in source["coordinates"])
+    charge = None if source["charge"] is None else block.padded(source["charge"])
     try:
-        return jet_images(kin["pt"], kin["deta"], kin["dphi"], kin["mask"], charge=kin["charge"],
+        return jet_images(block.padded(source["weight"]), x, y, block.mask, charge=charge,
                           **{key: settings[key] for key in IMAGE_SETTINGS})
     except ValueError as err:
         raise ConfigError("represent.images", str(err)) from err
 
 
 def block_arrays(jets: ak.Array, config: Mapping[str, Any], file: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """(split index per jet, raw datasets per jet) of one block; InputError names the feature and the file."""
+    """(split index per row, raw datasets per row) of one block; InputError names the feature and the file."""
     check_finite({name: jets[name] for name in jets.fields}, {}, file)
-    features = config["features"]
+    highlevel = list(config["features"]["highlevel"])
     classes = list(config["classes"])
     label = _column(jets, "label", np.int64, file)
     if len(label) and (label.min() < 0 or label.max() >= len(classes)):
         raise InputError(f"labels outside [0, {len(classes)}) of classes {classes}", file=file, branch="label")
     event_id = _column(jets, "event_id", np.int64, file)
     arrays = {"label": label, "weight": _column(jets, "weight", np.float32, file), "event_id": event_id}
-    extra = jet_columns(config)
+    carried = carried_columns(config)
+    sets, images = feature_sets(config), images_of(config)
     try:
-        computed = highlevel_features(
-            jets, list(dict.fromkeys([*features["highlevel"], *(c for c in extra if c in HIGHLEVEL_FEATURES)])),
-            jet_radius=config["generate"]["jet_radius"])
-        particles, mask = constituent_features(jets, features["constituents"], features["n_particles"])
-        kin = padded_kinematics(jets, features["n_particles"], extra=("px", "py", "pz"))
+        scalars = highlevel_features(jets, list(dict.fromkeys([*highlevel, *carried])),
+                                     jet_radius=config["generate"]["jet_radius"])
+        for name, values in scalars.items():
+            _finite(values, name, file, "per-row feature")
+        arrays["highlevel"] = np.stack([scalars[name] for name in highlevel], axis=1)
+        blocks = {name: SetBlock(jets, name, spec["max_length"]) for name, spec in sets.items()}
+        for name, spec in sets.items():
+            arrays.update(_set_arrays(blocks[name], spec, config))
+        if images is not None:
+            arrays["image"] = _images(blocks[images["set"]], images, config["represent"]["images"])
     except InputError as err:
         raise _in_file(err, file) from err
-    for name, values in computed.items():
-        _finite(values, name, file, "high-level feature")
-    arrays["highlevel"] = np.stack([computed[name] for name in features["highlevel"]], axis=1)
-    arrays["features"] = np.ascontiguousarray(particles.transpose(0, 2, 1))
-    arrays["points"] = np.stack([kin["deta"], kin["dphi"]], axis=1)
-    arrays["vectors"] = np.stack([kin["px"], kin["py"], kin["pz"], kin["energy"]], axis=1)
-    arrays["mask"] = mask
-    arrays["image"] = _images(kin, config["represent"]["images"])
-    if stores_edges(config):
-        points = np.stack([kin["deta"], kin["dphi"]], axis=-1)
-        arrays["knn"] = knn_indices(points, mask, config["represent"]["graph"]["k"]).astype(np.int32)
-    for name in extra:
-        values = computed[name] if name in computed else _column(jets, name, np.float32, file)
-        arrays[observer(name)] = _finite(values.astype(np.float32), name, file, "jet column")
+    arrays.update({observer(name): scalars[name] for name in carried})
     return assign_splits(event_id, config["preprocess"]["splits"], config["seed"]), arrays
 
 

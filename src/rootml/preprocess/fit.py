@@ -13,14 +13,16 @@ import numpy as np
 from tqdm import tqdm
 
 from rootml.atomic import atomic_output
+from rootml.config import feature_sets
 from rootml.errors import ConfigError, InputError
-from rootml.preprocess.layout import observer
+from rootml.features.available import reweighting_variables
+from rootml.preprocess.layout import observer, set_dataset
 from rootml.preprocess.normalization import FeatureAccumulator, fit_normalization
 from rootml.preprocess.reweighting import Reweighting, fill_histogram, fit_reweighting, histogram_edges
 from rootml.preprocess.store import check_chunk_settings, chunk_split_rows
 from rootml.seeds import derive_seed, hash_unit_interval
 
-# Rows (jets, or real particles) kept per feature group for the quantiles of the robust normalization: 10 MB of
+# Rows (rows, or real set elements) kept per feature group for the quantiles of the robust normalization: 10 MB of
 # float32 for 13 features; the 16/50/84% quantiles of 200k entries are within ~3e-3 standard deviations.
 SAMPLE_ENTRIES = 200_000
 # Training jets read at a time.
@@ -42,31 +44,35 @@ def train_blocks(files: Sequence[str], names: Sequence[str], config: Mapping[str
 
 
 def _normalization(files: Sequence[str], config: Mapping[str, Any], n_train: int, progress: bool) -> dict[str, Any]:
-    """Normalization parameters of the high-level and constituent features, and the reweighting variables' ranges."""
-    features = config["features"]
+    """Normalization parameters of the high-level features and of each set's features, and the reweighting
+    variables' ranges."""
     settings = config["preprocess"]["normalization"]
-    variables = config["preprocess"]["reweighting"]["variables"]
-    highlevel = FeatureAccumulator(features["highlevel"])
-    constituents = FeatureAccumulator(features["constituents"])
-    # whole jets are kept by a hash of their event id: the sample does not depend on the order of the files
+    variables = reweighting_variables(config)
+    sets = feature_sets(config)
+    highlevel = FeatureAccumulator(config["features"]["highlevel"])
+    elements = {name: FeatureAccumulator(spec["features"]) for name, spec in sets.items()}
+    # whole rows are kept by a hash of their event id: the sample does not depend on the order of the files
     salt = derive_seed(config["seed"], "normalization sample")
-    jet_fraction = min(1.0, SAMPLE_ENTRIES / n_train)
-    particle_fraction = min(1.0, SAMPLE_ENTRIES / (n_train * features["n_particles"]))
+    row_fraction = min(1.0, SAMPLE_ENTRIES / n_train)
+    element_fraction = {name: min(1.0, SAMPLE_ENTRIES / (n_train * spec["max_length"])) for name, spec in sets.items()}
     lows, highs = np.full(len(variables), np.inf), np.full(len(variables), -np.inf)
-    names = ["event_id", "highlevel", "features", "mask", *map(observer, variables)]
+    names = ["event_id", "highlevel", *(set_dataset(name, key) for name in sets for key in ("features", "mask")),
+             *map(observer, variables)]
     for block in train_blocks(files, names, config, progress, "fit normalization"):
         u = hash_unit_interval(block["event_id"], salt)
-        highlevel.update(block["highlevel"], u < jet_fraction)
-        mask = block["mask"]
-        entries = block["features"].transpose(0, 2, 1)[mask]
-        constituents.update(entries, np.repeat(u < particle_fraction, mask.sum(axis=1)))
+        highlevel.update(block["highlevel"], u < row_fraction)
+        for name, accumulator in elements.items():
+            mask = block[set_dataset(name, "mask")]
+            entries = block[set_dataset(name, "features")].transpose(0, 2, 1)[mask]
+            accumulator.update(entries, np.repeat(u < element_fraction[name], mask.sum(axis=1)))
         for i, name in enumerate(variables):
             values = block[observer(name)]
             lows[i], highs[i] = min(lows[i], values.min()), max(highs[i], values.max())
     fits = [fit_normalization(acc, settings["method"], skip=settings["skip"], clip=settings["clip"], files=files)
-            for acc in (highlevel, constituents)]
+            for acc in (highlevel, *elements.values())]
     return {"method": settings["method"], "clip": fits[0]["clip"], "n_jets": highlevel.count,
-            "n_particles": constituents.count, "features": {**fits[0]["features"], **fits[1]["features"]},
+            "n_particles": sum(acc.count for acc in elements.values()),
+            "features": {name: params for fit in fits for name, params in fit["features"].items()},
             "variable_range": {name: [float(lo), float(hi)] for name, lo, hi in zip(variables, lows, highs)}}
 
 
@@ -84,13 +90,14 @@ def _reweighting(files: Sequence[str], config: Mapping[str, Any], ranges: Mappin
                  progress: bool) -> tuple[Reweighting, np.ndarray]:
     """The fitted reweighting and the weighted training counts per class and bin."""
     settings = config["preprocess"]["reweighting"]
-    variables = list(settings["variables"])
-    if len(settings["bins"]) != len(variables):
+    variables = reweighting_variables(config)
+    bins = list(settings["bins"]) if variables else []
+    if len(bins) != len(variables):
         raise ConfigError("preprocess.reweighting.bins", f"give one bin count per variable {variables}")
     classes = list(config["classes"])
     reference = _reference_index(settings, classes)
-    edges = histogram_edges([ranges[v][0] for v in variables], [ranges[v][1] for v in variables], settings["bins"])
-    counts = np.zeros((len(classes), *settings["bins"]))
+    edges = histogram_edges([ranges[v][0] for v in variables], [ranges[v][1] for v in variables], bins)
+    counts = np.zeros((len(classes), *bins))
     for block in train_blocks(files, ["label", "weight", *map(observer, variables)], config, progress, "fit weights"):
         counts += fill_histogram([block[observer(v)] for v in variables], block["label"], block["weight"], edges,
                                  len(classes))
@@ -109,7 +116,7 @@ def _write_json(path: str | Path, content: Mapping[str, Any]) -> None:
 def fit_preprocessing(chunk_files: Sequence[str | Path], normalization_json: str | Path,
                       reweighting_json: str | Path, *, config: Mapping[str, Any],
                       progress: bool = True) -> dict[str, Any]:
-    """Fit the normalization and reweighting on training jets only; write both JSON files and return their content."""
+    """Fit the normalization and reweighting on training rows only; write both JSON files and return their content."""
     files = sorted(map(str, chunk_files))
     n_train = sum(chunk_split_rows(files, "train"))
     if n_train == 0:

@@ -21,7 +21,10 @@ def histogram_edges(minima: Sequence[float], maxima: Sequence[float], bins: Sequ
 
 def fill_histogram(values: Sequence[np.ndarray], labels: np.ndarray, weights: np.ndarray,
                    edges: Sequence[np.ndarray], n_classes: int) -> np.ndarray:
-    """Weighted counts per class and bin, shape (n_classes, *bins); values outside the edges are clamped."""
+    """Weighted counts per class and bin, shape (n_classes, *bins); values outside the edges are clamped. Without
+    variables, the weighted counts per class."""
+    if not edges:
+        return np.bincount(labels, weights, minlength=n_classes).astype(np.float64)
     counts = np.zeros((n_classes, *[len(e) - 1 for e in edges]))
     clamped = [np.clip(v, e[0], np.nextafter(e[-1], -np.inf)) for v, e in zip(values, edges)]
     for cls in range(n_classes):

@@ -1,9 +1,14 @@
-"""ONNX export of the torch models (dynamic batch and particle axes) and its check against torch with onnxruntime."""
+"""ONNX export of the torch models (dynamic batch and set-slot axes) and its check against torch with onnxruntime.
+
+The ONNX inputs are named by the model's input_keys: features, points, vectors, mask for a model of one set (its slot
+axis named 'particles'), `<set>/features`, ... for a model of several sets (slot axis 'particles_<set>' each).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import logging
 import os
 import warnings
@@ -18,9 +23,10 @@ from torch.export import Dim
 
 from rootml.atomic import atomic_output
 from rootml.errors import RootmlError
+from rootml.models.specs import SET_INPUTS, set_input_parts
 
-# Inputs in weaver's (B, C, N) layout: their particle axis is exported as dynamic, every family is size-agnostic in N.
-PARTICLE_INPUTS = frozenset({"features", "points", "vectors", "mask"})
+# Set inputs are in weaver's (B, C, N) layout: their slot axis is exported as dynamic (every family is size-agnostic
+# in N), one per set.
 PARTICLE_AXIS = 2
 OUTPUT_NAME = "output"
 # Loggers of the exporter that report every graph pass at INFO (and absent torchvision ops at WARNING)
@@ -31,10 +37,20 @@ class OnnxExportError(RootmlError):
     """A model that could not be exported to ONNX, or whose ONNX outputs differ from torch's."""
 
 
+def is_set_input(key: str) -> bool:
+    """Whether input `key` is a set's (features, points, vectors, mask, or <set>/<one of them>)."""
+    return set_input_parts(key)[1] in SET_INPUTS
+
+
 def dynamic_axes(input_keys: tuple[str, ...]) -> dict[str, dict[int, str]]:
-    """Names of the dynamic axes of each input: 'batch' (axis 0) everywhere, 'particles' for particle inputs."""
-    return {key: {0: "batch", PARTICLE_AXIS: "particles"} if key in PARTICLE_INPUTS else {0: "batch"}
-            for key in input_keys}
+    """Names of the dynamic axes of each input: 'batch' (axis 0) everywhere, the slot axis of set inputs 'particles'
+    (one set) or 'particles_<set>' (several sets)."""
+    axes = {}
+    for key in input_keys:
+        set_name = set_input_parts(key)[0]
+        slots = "particles" if set_name is None else f"particles_{set_name}"
+        axes[key] = {0: "batch", PARTICLE_AXIS: slots} if is_set_input(key) else {0: "batch"}
+    return axes
 
 
 @contextlib.contextmanager
@@ -60,15 +76,17 @@ def export_onnx(
     model: nn.Module, example: Mapping[str, np.ndarray | torch.Tensor], path: str | os.PathLike[str], *, name: str,
     opset: int | None = None,
 ) -> Path:
-    """Export `model` (eval mode, on CPU) to `path` with dynamic batch and particle axes; inputs named by input_keys.
+    """Export `model` (eval mode, on CPU) to `path` with dynamic batch and slot axes; inputs named by input_keys.
 
-    The example needs at least 2 jets and 2 particle slots, so the exporter keeps those axes symbolic.
+    The example needs at least 2 jets and 2 slots of each set, so the exporter keeps those axes symbolic.
     """
     model = copy.deepcopy(model).to("cpu").eval()  # the caller's model keeps its device and mode
     args = _tensors(model, example)
-    dims = {"batch": Dim("batch"), "particles": Dim("particles")}
     axes = dynamic_axes(model.input_keys)
+    dims = {label: Dim(label) for key_axes in axes.values() for label in key_axes.values()}
     shapes = tuple({axis: dims[label] for axis, label in axes[key].items()} for key in model.input_keys)
+    if any(p.kind is p.VAR_POSITIONAL for p in inspect.signature(model.forward).parameters.values()):
+        shapes = (shapes,)  # torch.export takes the shapes of a forward(*tensors) as those of its one parameter
     path = Path(path)
     try:
         with atomic_output(path) as tmp, warnings.catch_warnings(), torch.no_grad(), quiet_exporter():

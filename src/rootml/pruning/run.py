@@ -20,7 +20,7 @@ from rootml.errors import ConfigError, InputError
 from rootml.files import FileSet
 from rootml.plotting.pruning import plot_class_metric_vs_sparsity
 from rootml.pruning.latency import Backend, Timing, latency_table, take_rows
-from rootml.pruning.onnx_export import PARTICLE_AXIS, PARTICLE_INPUTS, check_onnx, export_onnx
+from rootml.pruning.onnx_export import PARTICLE_AXIS, check_onnx, export_onnx, is_set_input
 from rootml.pruning.prune import PruningStep, iterative_prune
 from rootml.pruning.settings import PruningSettings
 from rootml.seeds import derive_seed
@@ -46,9 +46,9 @@ def class_aucs(metrics: Mapping[str, Any], classes: Sequence[str]) -> dict[str, 
     return {f"auc_{name}": metrics[f"auc_{name}"] for name in classes if f"auc_{name}" in metrics}
 
 
-def fewer_particles(inputs: Mapping[str, np.ndarray], n_particles: int) -> dict[str, np.ndarray]:
-    """The inputs with only the first `n_particles` slots of each particle input (other inputs unchanged)."""
-    return {key: np.ascontiguousarray(value[..., :n_particles]) if key in PARTICLE_INPUTS else value
+def fewer_particles(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The inputs with only the first half (+ 1) of the slots of each set input (other inputs unchanged)."""
+    return {key: np.ascontiguousarray(value[..., :value.shape[PARTICLE_AXIS] // 2 + 1]) if is_set_input(key) else value
             for key, value in inputs.items()}
 
 
@@ -120,11 +120,11 @@ def prune_trained(
 
 def export_checked(model: nn.Module, inputs: Mapping[str, np.ndarray], path: Path, name: str,
                    options: PruningSettings) -> float:
-    """Export `model` to ONNX and check it on real jets, also with fewer particle slots; the max |difference|."""
+    """Export `model` to ONNX and check it on real jets, also with fewer slots of each set; the max |difference|."""
     export_onnx(model, take_rows(inputs, ONNX_EXAMPLE_JETS), path, name=name, opset=options.onnx_opset)
     check = take_rows(inputs, ONNX_CHECK_JETS)
-    slots = [value.shape[PARTICLE_AXIS] for key, value in check.items() if key in PARTICLE_INPUTS]
-    batches = [check] + ([fewer_particles(check, slots[0] // 2 + 1)] if slots and slots[0] > 2 else [])
+    fewer = any(value.shape[PARTICLE_AXIS] > 2 for key, value in check.items() if is_set_input(key))
+    batches = [check] + ([fewer_particles(check)] if fewer else [])
     return max(check_onnx(path, model, batch, name=name, atol=options.onnx_atol) for batch in batches)
 
 

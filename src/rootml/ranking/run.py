@@ -51,7 +51,8 @@ N_TOP = 5  # features listed per method in ranking.json
 
 @dataclass(frozen=True)
 class FeatureAxis:
-    """Where a model's ranked features live: input key, names, and the mask keeping padded slots padded."""
+    """Where ranked features live: an input key, the names along its feature axis, and the mask keeping padded slots
+    padded."""
 
     key: str
     names: list[str]
@@ -82,17 +83,19 @@ class RankFiles(FileSet):
     plots: Path
 
 
-def feature_axis(trained: TrainedModel, reader: SplitReader) -> FeatureAxis:
-    """The ranked features: high-level columns, particle feature channels, or image channels."""
+def feature_axes(trained: TrainedModel, reader: SplitReader) -> list[FeatureAxis]:
+    """The ranked features: high-level columns, the feature channels of each set the model reads, or image
+    channels."""
     keys = trained.input_keys
     if "highlevel" in keys:
-        return FeatureAxis("highlevel", reader.feature_names["highlevel"])
-    if "features" in keys:
-        return FeatureAxis("features", reader.feature_names["particles"], "mask")
+        return [FeatureAxis("highlevel", reader.feature_names["highlevel"])]
+    if reader.sets:
+        return [FeatureAxis(reader.set_key(name, "features"), reader.feature_names[name], reader.set_key(name, "mask"))
+                for name in reader.sets]
     if "image" in keys:
         path = reader.datasets["image"].path
         with h5py.File(path, "r") as h5:
-            return FeatureAxis("image", attr_list(h5, "channels", path))
+            return [FeatureAxis("image", attr_list(h5, "channels", path))]
     raise ValueError(f"model {trained.config['name']}: no rankable input among {list(keys)}")
 
 
@@ -135,7 +138,9 @@ class Ranking:
         objective = self.trained.objective
         reader = SplitReader({rep: prepared["test"][rep] for rep in self.config["representations"]}, "test",
                              max_jets_in_memory=settings.max_jets or np.iinfo(np.int64).max, view=self.trained.view)
-        self.axis = feature_axis(self.trained, reader)
+        self.axes = feature_axes(self.trained, reader)
+        self.highlevel = [axis.key for axis in self.axes] == ["highlevel"]
+        self.names = [name for axis in self.axes for name in axis.names]
         rows = reader.n_rows if settings.max_jets is None else min(settings.max_jets, reader.n_rows)
         keys = [*self.trained.input_keys, "weight", *([objective.target_key] if objective.target_key else [])]
         self.batch = next(reader.batches(keys, rows, max_rows=rows))
@@ -144,7 +149,8 @@ class Ranking:
         self.tables: dict[str, pd.DataFrame] = {}
         self.summary: dict[str, Any] = {
             "model": self.config["name"], "family": self.config["family"], "task": objective.task,
-            "n_jets": rows, "feature_key": self.axis.key, "features": self.axis.names, "methods": [],
+            "n_jets": rows, "feature_keys": [axis.key for axis in self.axes],
+            "features": self.names, "methods": [],
             "skipped": {}, "seconds": {}, "settings": settings.as_dict(),
         }
 
@@ -165,16 +171,16 @@ class Ranking:
         """Why `method` does not apply to this model, or None."""
         if method == "xgb" and self.config["family"] != "bdt":
             return "XGBoost importances exist for family bdt only"
-        if method == "shap" and self.axis.key != "highlevel":
+        if method == "shap" and not self.highlevel:
             return "SHAP values are computed for models on the high-level features only"
         task = self.trained.objective.task
-        if method == "selection" and (self.axis.key != "highlevel" or task not in SELECTION_METRICS):
+        if method == "selection" and (not self.highlevel or task not in SELECTION_METRICS):
             return "the selection curve retrains classifiers and regressions on the high-level features only"
         return None
 
     def xgb(self) -> None:
         """weight, cover, gain, total_gain, total_cover of the booster."""
-        table = xgb_importance(self.trained.model, self.axis.names)
+        table = xgb_importance(self.trained.model, self.names)
         self.tables["xgb"] = table
         write_csv(table, self.out_dir / "xgb_importance.csv")
         plot_importance_panels(table, {kind: f"XGBoost {kind.replace('_', ' ')}" for kind in IMPORTANCE_TYPES},
@@ -182,10 +188,14 @@ class Ranking:
 
     def permutation(self) -> None:
         """Loss increase and AUC drop (or the task's metrics) when each feature is shuffled between jets."""
-        table, baseline = permutation_importance(
-            self.trained.predict, self.inputs, truth_of(self.trained, self.batch), self.batch["weight"], self.metrics,
-            key=self.axis.key, feature_names=self.axis.names, mask_key=self.axis.mask_key,
-            n_repeats=self.settings.n_repeats, seed=derive_seed(self.config["seed"], "rank", "permutation"))
+        tables = []
+        for axis in self.axes:  # one per set of a model on several sets (the set's name prefixes its features')
+            table, baseline = permutation_importance(
+                self.trained.predict, self.inputs, truth_of(self.trained, self.batch), self.batch["weight"],
+                self.metrics, key=axis.key, feature_names=axis.names, mask_key=axis.mask_key,
+                n_repeats=self.settings.n_repeats, seed=derive_seed(self.config["seed"], "rank", "permutation"))
+            tables.append(table)
+        table = pd.concat(tables)
         self.tables["permutation"] = table
         self.summary["baseline"] = baseline
         write_csv(table, self.out_dir / "permutation_importance.csv")
@@ -201,13 +211,13 @@ class Ranking:
         if isinstance(model, xgb.Booster):
             # a binary or regression booster has one margin, a multi-class one a margin per class
             n_outputs = 1 if self.trained.objective.n_outputs <= 2 else self.trained.objective.n_outputs
-            explanation = tree_shap(model, data, self.axis.names, output_names(self.trained, n_outputs))
+            explanation = tree_shap(model, data, self.names, output_names(self.trained, n_outputs))
         else:
             objective = self.trained.objective
             wrapped = OutputOf(model, lambda module, x: objective.forward(module, [x]))
             background = self.inputs["highlevel"][-self.settings.n_background:]
             explanation = torch_shap(
-                wrapped, data, background, self.axis.names, output_names(self.trained, objective.n_outputs),
+                wrapped, data, background, self.names, output_names(self.trained, objective.n_outputs),
                 explainer=self.settings.shap_explainer, n_samples=self.settings.shap_samples,
                 seed=derive_seed(self.config["seed"], "rank", "shap"))
         table = shap_importance(explanation)

@@ -64,7 +64,7 @@ def retrainer(
     task = model_config["task"]
     if task not in SELECTION_METRICS or model_config["representations"] != ["highlevel"]:
         raise ValueError(f"model {model_config['name']}: feature selection needs a classifier or regression on the "
-                         f"high-level features, not task {task} on {model_config['inputs']}")
+                         f"high-level features, not task {task} on {model_config['representations']}")
     metric = SELECTION_METRICS[task]
     splits = {split: read_highlevel(prepared[split]["highlevel"], split, max_jets) for split in SPLITS}
     names = splits["train"][1]

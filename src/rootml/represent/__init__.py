@@ -1,1 +1,1 @@
-"""Represent stage: particle graphs and jet images built from padded particle clouds."""
+"""Represent stage: kNN graphs and images built from the padded elements of a set."""

@@ -20,6 +20,8 @@ plot image.T with origin="lower". With an odd `n_pixels` the origin is the centr
 Constituents outside [-extent, extent] in eta' or phi' are dropped (the right edge is included, as in
 np.histogram2d); `normalise` divides by the pT that landed in the image.
 Rotating in (eta, phi) is not a Lorentz transformation; it is the papers' convention, kept here.
+The images of any other set go through the same steps (represent.images: `set`, its two `coordinates` in place of
+(deta, dphi), its `weight` in place of pT); the preprocessing steps stay the jet preset's settings.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Batches from the prepared HDF5 files of one split (data/prepared/{split}/{representation}.h5, docs/contracts.md).
 
 All files of a split hold the same jets in the same row order, so the datasets of several representations
-are combined row by row. A split of at most `max_jets_in_memory` jets is read once and kept in memory;
-a bigger one is streamed every epoch: contiguous blocks aligned to the HDF5 chunks are read in a seeded
-random order, gathered into a buffer of at most `max_jets_in_memory` jets and shuffled within it.
+are combined row by row. The representations are highlevel, images and the sets (<set>.h5): the datasets of one set
+keep their names (features, points, vectors, mask), those of several sets are read as `<set>/<name>`. A split of at
+most `max_jets_in_memory` jets is read once and kept in memory; a bigger one is streamed every epoch: contiguous
+blocks aligned to the HDF5 chunks are read in a seeded random order, gathered into a buffer of at most
+`max_jets_in_memory` jets and shuffled within it.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from rootml.config import REPRESENTATION_OF_INPUT
 from rootml.errors import InputError
-from rootml.training.view import PARTICLE_KEYS, InputView
+from rootml.models.specs import SET_INPUTS, set_input, set_input_parts
+from rootml.training.view import InputView
 
 Prepared = Mapping[str, Mapping[str, str | Path]]  # split -> representation -> prepared file of a job
 META_KEYS: tuple[str, ...] = ("label", "weight", "event_id")
@@ -38,9 +42,10 @@ def attr_list(h5: h5py.File, key: str, path: Path) -> list[str]:
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """Where a dataset lives and its on-disk layout."""
+    """Where a dataset lives (its file and its name there) and its on-disk layout."""
 
     path: Path
+    name: str
     shape: tuple[int, ...]
     chunk_rows: int
     row_bytes: int
@@ -55,9 +60,9 @@ class SplitReader:
         view: InputView | None = None, view_key: str = "models",
     ) -> None:
         """Open the prepared file of each representation of `split` (files: representation -> path, as
-        data/prepared/{split}/{representation}.h5) and check they agree.
+        data/prepared/{split}/{representation}.h5, a set's as <set>.h5) and check they agree.
 
-        view restricts the particles and high-level features read (config key `view_key` in its errors).
+        view restricts the set elements and high-level features read (config key `view_key` in its errors).
         """
         if not files:
             raise ValueError("at least one representation is needed")
@@ -66,6 +71,7 @@ class SplitReader:
         self.view = view or InputView()
         self._columns: np.ndarray | None = None
         self.paths = [Path(path) for path in files.values()]
+        self.sets = [rep for rep in files if rep not in REPRESENTATION_OF_INPUT.values()]  # <set>.h5, in their order
         self.datasets: dict[str, DatasetInfo] = {}
         self.feature_names: dict[str, list[str]] = {}
         self.classes: list[str] = []
@@ -75,21 +81,25 @@ class SplitReader:
         self._cache: dict[str, np.ndarray] = {}
         self._apply_view(view_key)
 
+    def set_key(self, set_name: str, name: str) -> str:
+        """The key of dataset `name` of set `set_name`: `name` itself when the reader has one set, else <set>/<name>."""
+        return name if len(self.sets) == 1 else set_input(set_name, name)
+
     def _apply_view(self, key: str) -> None:
         """Narrow the recorded shapes and feature names to what the view reads."""
-        if "mask" in self.datasets:
-            self.view.check_particles(self.datasets["mask"].shape[1], f"{key}.n_particles")
+        for set_name in self.sets:
+            if self.set_key(set_name, "mask") in self.datasets:
+                self.view.check_particles(set_name, self.datasets[self.set_key(set_name, "mask")].shape[1],
+                                          f"{key}.n_particles")
         if self.view.n_particles is not None:
-            for name in PARTICLE_KEYS:
-                if name in self.datasets:
-                    info = self.datasets[name]
+            for name, info in self.datasets.items():
+                if set_input_parts(name)[1] in SET_INPUTS:
                     shape = (*info.shape[:-1], min(info.shape[-1], self.view.n_particles))
-                    self.datasets[name] = DatasetInfo(info.path, shape, info.chunk_rows, info.row_bytes, info.is_float)
+                    self.datasets[name] = replace(info, shape=shape)
         if self.view.features is not None and "highlevel" in self.datasets:
             self._columns = self.view.columns(self.feature_names["highlevel"], f"{key}.features")
             info = self.datasets["highlevel"]
-            self.datasets["highlevel"] = DatasetInfo(info.path, (info.shape[0], len(self._columns)), info.chunk_rows,
-                                                     info.row_bytes, info.is_float)
+            self.datasets["highlevel"] = replace(info, shape=(info.shape[0], len(self._columns)))
             self.feature_names["highlevel"] = [self.feature_names["highlevel"][i] for i in self._columns]
 
     def _scan(self, representation: str, path: Path) -> None:
@@ -108,12 +118,14 @@ class SplitReader:
                 self.classes = classes
                 self.feature_names[representation] = (
                     attr_list(h5, "feature_names", path) if "feature_names" in h5.attrs else [])
-                for key, dset in h5.items():
+                for name, dset in h5.items():
                     if not isinstance(dset, h5py.Dataset):
                         continue
-                    if key not in self.datasets:  # datasets every file has (label, ...) are read from the first
+                    shared = name in META_KEYS or name.startswith("obs_")  # every file has them: read from the first
+                    key = name if shared or representation not in self.sets else self.set_key(representation, name)
+                    if key not in self.datasets:
                         self.datasets[key] = DatasetInfo(
-                            path, dset.shape, dset.chunks[0] if dset.chunks else TARGET_BLOCK_ROWS,
+                            path, name, dset.shape, dset.chunks[0] if dset.chunks else TARGET_BLOCK_ROWS,
                             max(1, dset.dtype.itemsize * int(np.prod(dset.shape[1:]))), dset.dtype.kind == "f")
                     elif dset.shape[0] != self.datasets[key].shape[0]:
                         raise InputError(f"dataset '{key}' has {dset.shape[0]} rows, "
@@ -137,12 +149,13 @@ class SplitReader:
         return sorted(key for key in self.datasets if key.startswith("obs_"))
 
     def input_dims(self) -> dict[str, int | tuple[int, ...]]:
-        """Sizes of the model inputs present: channels of features/points/vectors/highlevel, (C, H, W) of image."""
+        """Sizes of the model inputs present: channels of (each set's) features/points/vectors and of highlevel,
+        (C, H, W) of image."""
         dims: dict[str, int | tuple[int, ...]] = {}
-        for key in INPUT_KEYS:
-            if key in self.datasets and key != "mask":
-                shape = self.datasets[key].shape
-                dims[key] = tuple(shape[1:]) if key == "image" else shape[1]
+        for key, info in self.datasets.items():
+            name = set_input_parts(key)[1]
+            if name in INPUT_KEYS and name != "mask":
+                dims[key] = tuple(info.shape[1:]) if name == "image" else info.shape[1]
         return dims
 
     def require(self, keys: Sequence[str]) -> None:
@@ -232,7 +245,7 @@ class SplitReader:
         out = {}
         for key in keys:
             info = self.datasets[key]
-            values = self.view.slice(key, files[info.path][key][start:stop], self._columns)
+            values = self.view.slice(key, files[info.path][info.name][start:stop], self._columns)
             if info.is_float and not np.isfinite(values).all():
                 bad = start + int(np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))[0])
                 raise InputError(f"dataset '{key}' has NaN or inf (row {bad})", file=str(info.path))
@@ -247,11 +260,12 @@ class SplitReader:
 
 
 def to_model_layout(pieces: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Join batch pieces; the mask (B, P) bool becomes (B, 1, P) float32 as the models take it."""
+    """Join batch pieces; each set's mask (B, P) bool becomes (B, 1, P) float32 as the models take it."""
     if len(pieces) == 1:
         batch = dict(pieces[0])
     else:
         batch = {key: np.concatenate([piece[key] for piece in pieces]) for key in pieces[0]}
-    if "mask" in batch and batch["mask"].ndim == 2:
-        batch["mask"] = batch["mask"][:, None, :].astype(np.float32)
+    for key, values in batch.items():
+        if set_input_parts(key)[1] == "mask" and values.ndim == 2:
+            batch[key] = values[:, None, :].astype(np.float32)
     return batch

@@ -106,7 +106,7 @@ def plan_run(run: ModelRun, classes: Sequence[str], prepared: Prepared) -> RunPl
     model_config = {
         **run.as_dict(), **objective.describe(), "classes": classes, "input_keys": input_keys,
         "input_dims": input_dims, "n_outputs": objective.n_outputs,
-        "feature_names": readers["train"].feature_names[run.representations[0]],
+        "feature_names": [name for rep in run.representations for name in readers["train"].feature_names[rep]],
         "highlevel_columns": None if readers["train"].columns is None else readers["train"].columns.tolist(),
     }
     return RunPlan(run, readers, objective, model, input_keys, model_config)

@@ -1,8 +1,9 @@
-"""The part of the prepared inputs a model reads: its first `n_particles` particles, a subset of high-level features.
+"""The part of the prepared inputs a model reads: the first `n_particles` elements of each of its sets, a subset of
+high-level features.
 
-The particle datasets are pT-ordered, so a model on N particles reads the first N slots of features, points,
-vectors and mask. A `features` subset keeps the prepared column order, so a subset equal to all features is
-the identity.
+The datasets of a set are ordered (a jet's particles by decreasing pT), so a model on N elements reads the first N
+slots of features, points, vectors and mask of every set it reads. A `features` subset keeps the prepared column
+order, so a subset equal to all features is the identity.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ from typing import Any
 import numpy as np
 
 from rootml.errors import ConfigError
-
-PARTICLE_KEYS: tuple[str, ...] = ("features", "points", "vectors", "mask")
+from rootml.models.specs import SET_INPUTS, set_input_parts
 
 
 @dataclass(frozen=True)
 class InputView:
-    """How many particles (None: all) and which high-level features (None: all) a model reads."""
+    """How many elements of each set (None: all) and which high-level features (None: all) a model reads."""
 
     n_particles: int | None = None
     features: tuple[str, ...] | None = None
@@ -40,16 +40,16 @@ class InputView:
             raise ConfigError(key, f"feature '{unknown[0]}' is not a prepared high-level feature: {list(names)}")
         return np.array([i for i, name in enumerate(names) if name in self.features], dtype=np.int64)
 
-    def check_particles(self, available: int, key: str) -> None:
-        """Raise ConfigError when more particles are asked for than the prepared data holds."""
+    def check_particles(self, set_name: str, available: int, key: str) -> None:
+        """Raise ConfigError when more elements of set `set_name` are asked for than the prepared data holds."""
         if self.n_particles is not None and self.n_particles > available:
-            raise ConfigError(key, f"{self.n_particles} particles asked for, the prepared data holds {available} "
-                                   f"(features.n_particles)")
+            raise ConfigError(key, f"{self.n_particles} elements asked for, the prepared data holds {available} "
+                                   f"(features.sets.{set_name}.max_length)")
 
     def slice(self, key: str, values: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
         """The part of dataset `key` (rows first) the model reads; other datasets are returned as they are."""
-        if key in PARTICLE_KEYS and self.n_particles is not None:
-            return values[..., :self.n_particles]  # particles are the last axis: (n, C, P), (n, P) or (n, 1, P)
+        if set_input_parts(key)[1] in SET_INPUTS and self.n_particles is not None:
+            return values[..., :self.n_particles]  # the set's slots are the last axis: (n, C, P), (n, P) or (n, 1, P)
         if key == "highlevel" and columns is not None:
             return values[:, columns]
         return values
