@@ -1,6 +1,10 @@
 # Stage prune: iterative magnitude pruning with fine-tuning, ONNX export checked with onnxruntime,
 # latency table; one job per torch model (first seed copy), then the metric-versus-sparsity figure.
-PRUNED_RUNS = runs_where(lambda run: run.family != "bdt" and run.seed_index == 0)
+PRUNED_RUNS = runs_where(
+    lambda run: run.family != "bdt"
+    and run.seed_index == 0
+    and (config["pruning"]["models"] is None or run.model in config["pruning"]["models"])
+)
 
 
 rule prune:

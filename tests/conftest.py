@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -47,10 +49,10 @@ def _snakemake(workdir: Path, config: dict, *args: str, timeout: int = 1200) -> 
     workdir.mkdir(parents=True, exist_ok=True)
     configfile = workdir / "config.yaml"
     configfile.write_text(yaml.safe_dump(config))
+    cores = [] if "--cores" in args else ["--cores", "2"]
     command = [
         str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(REPO / "Snakefile"),
-        "--directory", str(workdir), "--configfile", str(configfile), "--workflow-profile", "none",
-        "--cores", "2", *args,
+        "--directory", str(workdir), "--configfile", str(configfile), "--workflow-profile", "none", *cores, *args,
     ]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     return subprocess.run(
@@ -65,6 +67,28 @@ def run_snakemake():
 
 
 TINY = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+EXAMPLES = sorted((REPO / "config" / "examples").glob("*.yaml"))
+
+
+def example_config(path: Path) -> dict:
+    """An example config with its ../shared/data paths (relative to the repository root) made absolute."""
+    return yaml.safe_load(path.read_text().replace("../shared/data/", f"{SHARED_DATA}/"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def example_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """Every config/examples/*.yaml run end to end, one after the other on one core, started in the background when
+    the session begins (when tests/test_examples.py is collected), so that they use the core the single-threaded
+    tests leave idle; name -> (future of the run, its folder)."""
+    if not any(item.module.__name__ == "test_examples" for item in request.session.items):
+        yield {}
+        return
+    with ThreadPoolExecutor(1) as pool:
+        runs = {}
+        for path in EXAMPLES:
+            workdir = tmp_path_factory.mktemp(f"example_{path.stem}")
+            runs[path.stem] = (pool.submit(_snakemake, workdir, example_config(path), "--cores", "1"), workdir)
+        yield runs
 
 
 @pytest.fixture(scope="session")

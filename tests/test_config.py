@@ -190,3 +190,11 @@ def test_models_schema_file_matches_the_model_zoo(repo_root: Path) -> None:
 
     assert (repo_root / "config" / "models.schema.json").read_text() == render(), (
         "config/models.schema.json is stale: run `python -m rootml.models.schema`")
+
+
+@pytest.mark.parametrize("block", ["ranking", "pruning"])
+def test_model_lists_name_model_entries(block: str) -> None:
+    config = validated({**TINY, "models": {"mlp": {"family": "mlp"}}, block: {"models": ["mpl"]}})
+    with pytest.raises(ConfigError) as err:
+        check_config(config)
+    assert err.value.key == f"{block}.models" and "did you mean 'mlp'?" in str(err.value)

@@ -79,7 +79,8 @@ def test_a_failed_rule_leaves_its_traceback_in_the_rule_log(run_snakemake, tmp_p
     config = {"classes": ["a"], "samples": {"hzz": {
         "label": "a", "files": [str(shared_data / "uproot-HZZ.root")], "tree": "events", "collection": "Jet",
         "branches": {"jet_px": "Jet_Px", "jet_py": "Jet_Py", "jet_pz": "Jet_Pz", "jet_energy": "Jet_E",
-                     "jet_charge": "Jet_Charge"}}}}
+                     "jet_charge": "Jet_Charge"}}},
+        "features": {"highlevel": ["jet_pt", "jet_eta", "jet_charge"]}}
     result = run_snakemake(tmp_path, config, "data/ingested/hzz/0000.parquet")
     assert result.returncode != 0
     assert "logs/ingest/hzz/0000.log" in result.stdout

@@ -57,6 +57,7 @@ def check_config(config: Mapping[str, Any]) -> None:
                                                f"(sum {sum(splits.values()):g})")
     check_features(config)
     check_model_views(config)
+    check_model_lists(config)
 
 
 def sample_classes(sample: Mapping[str, Any]) -> list[str]:
@@ -142,6 +143,16 @@ def check_images(config: Mapping[str, Any], sets: Mapping[str, Any]) -> None:
         for feature in filter(None, names):
             key = "represent.images.channels" if option == "charge" else f"represent.images.{option}"
             check_set_feature(config, source["set"], feature, key)
+
+
+def check_model_lists(config: Mapping[str, Any]) -> None:
+    """ranking.models and pruning.models must name entries of `models`."""
+    for block in ("ranking", "pruning"):
+        for name in config[block]["models"] or []:
+            if name not in config["models"]:
+                known = sorted(config["models"])
+                raise ConfigError(f"{block}.models",
+                                  f"'{name}' is not a model entry; models: {known}{did_you_mean(name, known)}")
 
 
 def check_model_views(config: Mapping[str, Any]) -> None:

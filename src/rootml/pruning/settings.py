@@ -14,6 +14,7 @@ class PruningSettings(Settings):
 
     BLOCK = "pruning"
 
+    models: list[str] | None
     sparsities: list[float]
     module_types: list[str]
     fine_tune_epochs: int
