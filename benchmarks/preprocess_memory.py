@@ -56,7 +56,7 @@ def _measured(step: str, args: tuple) -> dict[str, float]:
         "prepare": lambda chunks, out, fitted, config: prepare_split(
             chunks,
             "train",
-            prepared_paths(out),
+            prepared_paths(out, config),
             normalization=fitted["normalization"],
             reweighting=fitted["reweighting"],
             config=config,

@@ -8,7 +8,8 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -75,14 +76,57 @@ def example_config(path: Path) -> dict:
     return yaml.safe_load(path.read_text().replace("../shared/data/", f"{SHARED_DATA}/"))
 
 
+# The long runs that several tests read start in threads when the session begins, and the tests that wait for them
+# run after all others: the unit tests use the cores while the runs go on. Fixture a test waits through -> the
+# session fixture that starts the run.
+BACKGROUND = {"tiny_run": "tiny_run_started", "slurm_tiny_run": "slurm_tiny_run", "example": "example_runs"}
+CLUSTER = REPO / "tests" / "cluster"
+PACKAGES_MISSING = 3  # exit status of slurm_up.sh when slurm-wlm / munge cannot be installed
+SLURM_TARGETS = ("results/evaluation/metrics.csv", "results/prune/mlp/pruning.csv")
+
+
+def _waits_for_a_background_run(item: pytest.Item) -> bool:
+    """Whether a test reads one of the background runs."""
+    return any(name in getattr(item, "fixturenames", ()) for name in BACKGROUND)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that wait for a background run go last (the order is otherwise kept)."""
+    items.sort(key=_waits_for_a_background_run)
+
+
 @pytest.fixture(scope="session", autouse=True)
-def example_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """Every config/examples/*.yaml run end to end, one after the other on one core, started in the background when
-    the session begins (when tests/test_examples.py is collected), so that they use the core the single-threaded
-    tests leave idle; name -> (future of the run, its folder)."""
-    if not any(item.module.__name__ == "test_examples" for item in request.session.items):
-        yield {}
-        return
+def background_runs(request: pytest.FixtureRequest) -> None:
+    """Start, when the session begins, each background run that a collected test waits for."""
+    used = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    for fixture, starter in BACKGROUND.items():
+        if fixture in used:
+            request.getfixturevalue(starter)
+
+
+@pytest.fixture(scope="session")
+def tiny_run_started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Future, Path]]:
+    """One complete run of tests/configs/tiny.yaml (every stage, every family) in the background: (its future, its
+    folder)."""
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    with ThreadPoolExecutor(1) as pool:
+        yield pool.submit(_snakemake, workdir, TINY), workdir
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_run_started: tuple[Future, Path]) -> Path:
+    """The working directory of the finished tiny run, shared by the tests that only read its outputs; tests that
+    change files run in their own folders."""
+    run, workdir = tiny_run_started
+    result = run.result()
+    assert result.returncode == 0, result.stdout[-5000:]
+    return workdir
+
+
+@pytest.fixture(scope="session")
+def example_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[Future, Path]]]:
+    """Every config/examples/*.yaml run end to end in the background, one after the other on one core: name -> (the
+    run's future, its folder)."""
     with ThreadPoolExecutor(1) as pool:
         runs = {}
         for path in EXAMPLES:
@@ -91,14 +135,47 @@ def example_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         yield runs
 
 
+def completed_slurm_jobs(state: Path) -> int:
+    """Number of jobs the Slurm controller recorded as COMPLETED (jobcomp/filetxt of slurm_up.sh)."""
+    record = state / "log" / "jobcomp.txt"
+    return record.read_text().count("JobState=COMPLETED") if record.exists() else 0
+
+
+@dataclass(frozen=True)
+class SlurmRun:
+    """The tiny run on Slurm: the Snakemake result (None when Slurm could not be installed, with the reason), the
+    jobs the controller had completed before it, the cluster's state folder and the run's folder."""
+
+    result: subprocess.CompletedProcess | None
+    not_installed: str
+    jobs_before: int
+    state: Path
+    workdir: Path
+
+
+def _run_on_slurm(state: Path, workdir: Path) -> SlurmRun:
+    """Start the single-node cluster (tests/cluster/slurm_up.sh), then submit the tiny config through
+    profiles/slurm up to its evaluation and one pruning (the stages after them read only these)."""
+    up = subprocess.run([str(CLUSTER / "slurm_up.sh"), str(state)], capture_output=True, text=True, timeout=600)
+    if up.returncode == PACKAGES_MISSING:
+        return SlurmRun(None, up.stderr.strip(), 0, state, workdir)
+    assert up.returncode == 0, f"slurm_up.sh failed:\n{up.stdout}\n{up.stderr}"
+    before = completed_slurm_jobs(state)
+    # the profile as a user runs it, with Slurm polled 2 s after each submission and then every 2 s (not 10 s)
+    result = _snakemake(workdir, TINY, *SLURM_TARGETS, "--workflow-profile", str(REPO / "profiles" / "slurm"),
+                        "--slurm-init-seconds-before-status-checks", "2", "--seconds-between-status-checks", "2",
+                        timeout=1500)
+    return SlurmRun(result, "", before, state, workdir)
+
+
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The working directory of one complete run of tests/configs/tiny.yaml (every stage, every family), shared by
-    the tests that only read its outputs; tests that change files run in their own folders."""
-    workdir = tmp_path_factory.mktemp("tiny_run")
-    result = _snakemake(workdir, TINY)
-    assert result.returncode == 0, result.stdout[-5000:]
-    return workdir
+def slurm_tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Future]:
+    """The future of the tiny run on a real single-node Slurm cluster started for the session (a SlurmRun); the
+    cluster is stopped at the end of the session."""
+    state, workdir = tmp_path_factory.mktemp("slurm"), tmp_path_factory.mktemp("slurm_tiny_run")
+    with ThreadPoolExecutor(1) as pool:
+        yield pool.submit(_run_on_slurm, state, workdir)
+    subprocess.run([str(CLUSTER / "slurm_down.sh")], capture_output=True, timeout=120)
 
 
 # The stage entry points take the files a rule names; tests keep their data in the contract's folder layout

@@ -2,7 +2,8 @@
 Slurm cluster gives the files of the shared local run of the same config: Slurm works, and the same config run twice
 gives the same files (the reproducibility check of the suite).
 
-The session fixture installs (Debian slurm-wlm + munge) and starts the cluster with tests/cluster/slurm_up.sh;
+The session fixture (conftest.slurm_tiny_run, started in the background when the session begins) installs
+(Debian slurm-wlm + munge) and starts the cluster with tests/cluster/slurm_up.sh;
 the test skips only when those packages cannot be installed. Files are compared byte for byte, except where
 the format itself embeds wall-clock values: ROOT files (uproot writes creation times and random UUIDs) are
 compared by content, and timing fields (VOLATILE_KEYS) are left out of JSON, CSV, markdown tables and torch
@@ -15,9 +16,7 @@ import filecmp
 import json
 import math
 import re
-import subprocess
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 import awkward as ak
@@ -27,32 +26,16 @@ import pytest
 import torch
 import uproot
 
-from conftest import TINY
+from conftest import completed_slurm_jobs
 
 pytestmark = pytest.mark.slow  # runs the real Snakemake workflow
 
-REPO = Path(__file__).resolve().parents[1]
-CLUSTER = REPO / "tests" / "cluster"
-PACKAGES_MISSING = 3  # exit status of slurm_up.sh when slurm-wlm / munge cannot be installed
 COMPARED = ("data", "results")
 # Keys / columns that hold wall-clock times, durations, speeds or the machine and command line of a run.
 VOLATILE_KEYS = frozenset({"seconds", "started", "finished", "elapsed_s", "host", "command", "latency_ms",
                            "throughput_per_s"})
 # what other tests add to the shared local run (the HTML report) is not part of a run of the workflow
 NOT_COMPARED = frozenset({"results/report.html"})
-SLURM_TARGETS = ("results/evaluation/metrics.csv", "results/prune/mlp/pruning.csv")
-
-
-@pytest.fixture(scope="session")
-def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A running single-node Slurm cluster for the session; yields its state folder (logs, job records)."""
-    state = tmp_path_factory.mktemp("slurm")
-    up = subprocess.run([str(CLUSTER / "slurm_up.sh"), str(state)], capture_output=True, text=True, timeout=600)
-    if up.returncode == PACKAGES_MISSING:
-        pytest.skip(f"Slurm test skipped: slurm-wlm and munge could not be installed: {up.stderr.strip()}")
-    assert up.returncode == 0, f"slurm_up.sh failed:\n{up.stdout}\n{up.stderr}"
-    yield state
-    subprocess.run([str(CLUSTER / "slurm_down.sh")], capture_output=True, timeout=120)
 
 
 def _without_volatile(value: object) -> object:
@@ -151,42 +134,22 @@ def output_differences(first: Path, second: Path, *, part: bool = False) -> list
     return problems
 
 
-def _completed_slurm_jobs(state: Path) -> int:
-    """Number of jobs the Slurm controller recorded as COMPLETED (jobcomp/filetxt of slurm_up.sh)."""
-    record = state / "log" / "jobcomp.txt"
-    return record.read_text().count("JobState=COMPLETED") if record.exists() else 0
-
-
-@pytest.fixture(scope="session")
-def slurm_tiny_run(slurm_cluster: Path, run_snakemake,
-                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Future, Path, int]]:
-    """The tiny config submitted through profiles/slurm up to its evaluation and one pruning (the stages after them
-    read only these), started at once in the background so that it runs while the shared local run is made; yields
-    the run's future, its folder and the jobs Slurm had completed before it."""
-    workdir = tmp_path_factory.mktemp("slurm_tiny_run")
-    before = _completed_slurm_jobs(slurm_cluster)
-    # the profile as a user runs it, with Slurm polled 2 s after each submission and then every 2 s (not 10 s)
-    with ThreadPoolExecutor(1) as pool:
-        yield pool.submit(run_snakemake, workdir, TINY, *SLURM_TARGETS, "--workflow-profile",
-                          str(REPO / "profiles" / "slurm"), "--slurm-init-seconds-before-status-checks", "2",
-                          "--seconds-between-status-checks", "2", timeout=1500), workdir, before
-
-
-def test_slurm_profile_reproduces_the_local_run(slurm_tiny_run: tuple[Future, Path, int], tiny_run: Path,
-                                                slurm_cluster: Path) -> None:
-    run, workdir, before = slurm_tiny_run
-    on_slurm = run.result()
+def test_slurm_profile_reproduces_the_local_run(slurm_tiny_run: Future, tiny_run: Path) -> None:
+    slurm = slurm_tiny_run.result()
+    if slurm.result is None:
+        pytest.skip(f"Slurm test skipped: slurm-wlm and munge could not be installed: {slurm.not_installed}")
+    on_slurm = slurm.result
     assert on_slurm.returncode == 0, on_slurm.stdout
 
     submitted = on_slurm.stdout.count("has been submitted with SLURM jobid")
     remote = re.findall(r"^rule (\w+):$", on_slurm.stdout, flags=re.MULTILINE)  # local rules print "localrule"
     assert {"generate", "ingest", "preprocess", "prepare", "train", "train_bdt", "evaluate", "prune"} <= set(remote)
     assert submitted == len(remote)
-    assert _completed_slurm_jobs(slurm_cluster) - before == submitted
+    assert completed_slurm_jobs(slurm.state) - slurm.jobs_before == submitted
 
     assert (tiny_run / "results" / "models" / "pnet" / "metrics.json").is_file()
-    assert (workdir / "results" / "evaluation" / "metrics.csv").is_file()
-    assert output_differences(workdir, tiny_run, part=True) == []
+    assert (slurm.workdir / "results" / "evaluation" / "metrics.csv").is_file()
+    assert output_differences(slurm.workdir, tiny_run, part=True) == []
 
 
 def test_output_comparison_ignores_only_timing(tmp_path: Path) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import xgboost as xgb
+from typing import TYPE_CHECKING
 
 from rootml.models.family import BuildSpec, ModelFamily
 from rootml.models.specs import FAMILY_SPECS
+
+if TYPE_CHECKING:
+    import xgboost as xgb
 
 INPUT_KEYS: tuple[str, ...] = ("highlevel",)
 
@@ -15,6 +18,8 @@ def build(spec: BuildSpec) -> xgb.XGBClassifier | xgb.XGBRegressor:
 
     Seeded by `spec.seed`; with early stopping, `fit` needs `eval_set=[(X_val, y_val)]`.
     """
+    import xgboost as xgb  # on use: the torch jobs that import the registry skip XGBoost's and scikit-learn's ~2 s
+
     hp = dict(spec.hp)
     hp["early_stopping_rounds"] = hp["early_stopping_rounds"] or None
     common = dict(tree_method="hist", random_state=spec.seed, **hp)

@@ -12,13 +12,13 @@ import numpy as np
 import xgboost as xgb
 
 from rootml.atomic import atomic_output
+from rootml.models.bdt import INPUT_KEYS
 from rootml.training.data import SplitReader
 from rootml.training.inference import Forward
 from rootml.training.objectives import Classification, Objective
 
 log = logging.getLogger(__name__)
 
-INPUT_KEYS: tuple[str, ...] = ("highlevel",)
 BLOCK_ROWS = 65_536  # jets per batch handed to XGBoost while it builds its quantized matrix
 LOG_ROUNDS = 10  # log about this many lines per training
 

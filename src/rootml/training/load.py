@@ -16,7 +16,6 @@ from torch import nn
 from rootml.config import ModelRun
 from rootml.errors import InputError
 from rootml.models.registry import build_model
-from rootml.training import bdt
 from rootml.training.data import to_model_layout
 from rootml.training.device import ComputeDevice, select_device
 from rootml.training.inference import Forward, torch_forward
@@ -89,6 +88,8 @@ def load_trained(config_path: str | Path, weights_path: str | Path,
     objective = objective_of(config)
     device = device or select_device()
     if config["family"] == "bdt":
+        from rootml.training import bdt  # on use: loading a torch model skips XGBoost's and scikit-learn's import
+
         booster = bdt.load_booster(weights_path)
         return TrainedModel(config, booster, objective, device, bdt.booster_forward(booster, objective))
     model = build_model(config["family"], config["input_dims"], config["n_outputs"], seed=config["seed"],

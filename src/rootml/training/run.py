@@ -14,8 +14,8 @@ import numpy as np
 from rootml.atomic import atomic_output
 from rootml.config import ModelRun
 from rootml.errors import ConfigError, InputError
+from rootml.models.bdt import INPUT_KEYS as BDT_INPUT_KEYS
 from rootml.models.registry import build_model
-from rootml.training import bdt
 from rootml.training.data import Prepared, SplitReader
 from rootml.training.device import ComputeDevice, configure_torch, select_device
 from rootml.training.files import ModelFiles
@@ -100,7 +100,7 @@ def plan_run(run: ModelRun, classes: Sequence[str], prepared: Prepared) -> RunPl
     input_dims = readers["train"].input_dims()
     model = build_model(run.family, input_dims, objective.n_outputs, seed=run.seed, config_key=f"{run.key}.hparams",
                         **run.hparams)
-    input_keys = list(bdt.INPUT_KEYS if run.family == "bdt" else model.input_keys)
+    input_keys = list(BDT_INPUT_KEYS if run.family == "bdt" else model.input_keys)
     for reader in readers.values():
         reader.require(input_keys)
     model_config = {
@@ -129,6 +129,8 @@ def train_model(
     log.info("%s: family %s, task %s, inputs %s, seed %d", run.name, run.family, objective.task, plan.input_keys,
              run.seed)
     if run.family == "bdt":
+        from rootml.training import bdt  # on use: torch trainings skip XGBoost's and scikit-learn's import
+
         booster, history = bdt.train_bdt(plan.model, objective, readers["train"], readers["val"],
                                          settings.num_threads, run.name)
         bdt.save_booster(booster, files.weights)
