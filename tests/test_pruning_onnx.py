@@ -55,17 +55,22 @@ def two_sets(n_real: list[int], n_max: int, seed: int) -> dict[str, np.ndarray]:
     return {**{f"part/{key}": part[key] for key in SET_KEYS}, **{f"hits/{key}": hits[key] for key in SET_KEYS}}
 
 
+def input_shapes(path: Path) -> dict[str, list[str | int]]:
+    """Input name -> its dimensions (a symbolic name or a size), in the order of the exported graph's inputs."""
+    return {node.name: [d.dim_param or d.dim_value for d in node.type.tensor_type.shape.dim]
+            for node in onnx.load(path).graph.input}
+
+
 @pytest.mark.parametrize("family,hparams", [m[1:] for m in FAMILIES], ids=[m[0] for m in FAMILIES])
 def test_onnx_matches_torch_on_new_batch_and_particle_counts(tmp_path: Path, family: str, hparams: dict) -> None:
     """Exported at 3 jets x 6 slots; onnxruntime agrees with torch within 1e-4 at 5 x 11 and 1 x 4."""
     model = build_model(family, DIMS, 3, seed=7, **hparams)
     path = export_onnx(model, jets([3, 6, 2], 6, 0), tmp_path / "model.onnx", name=family)
-    graph = onnx.load(path).graph
-    assert [node.name for node in graph.input] == list(model.input_keys)
-    for node in graph.input:
-        shape = [d.dim_param or d.dim_value for d in node.type.tensor_type.shape.dim]
+    shapes = input_shapes(path)
+    assert list(shapes) == list(model.input_keys)
+    for name, shape in shapes.items():
         assert shape[0] == "batch"
-        assert ("particles" in shape) == (node.name in ("features", "points", "vectors", "mask"))
+        assert ("particles" in shape) == (name in ("features", "points", "vectors", "mask"))
         assert shape.index("particles") == 2 if "particles" in shape else all(isinstance(d, int) for d in shape[1:])
     for n_real, n_max in (([4, 11, 1, 7, 2], 11), ([3], 4)):
         difference = check_onnx(path, model, jets(n_real, n_max, 1), name=family, atol=TOLERANCE)
@@ -80,11 +85,10 @@ def test_two_set_models_export_with_an_axis_per_set(tmp_path: Path, family: str,
             "hits/points": 2, "hits/vectors": 4}
     model = build_model(family, dims, 3, seed=7, **hparams)
     path = export_onnx(model, two_sets([3, 6, 2], 6, 0), tmp_path / "model.onnx", name=family)
-    graph = onnx.load(path).graph
-    assert [node.name for node in graph.input] == list(model.input_keys)
-    for node in graph.input:
-        shape = [d.dim_param or d.dim_value for d in node.type.tensor_type.shape.dim]
-        assert shape[0] == "batch" and shape[2] == f"particles_{node.name.split('/')[0]}"
+    shapes = input_shapes(path)
+    assert list(shapes) == list(model.input_keys)
+    for name, shape in shapes.items():
+        assert shape[0] == "batch" and shape[2] == f"particles_{name.split('/')[0]}"
     for n_real, n_max in (([4, 11, 1, 7, 2], 11), ([3], 4)):
         assert check_onnx(path, model, two_sets(n_real, n_max, 1), name=family, atol=TOLERANCE) <= TOLERANCE
 
@@ -93,8 +97,7 @@ def test_three_coordinate_particlenet_exports(tmp_path: Path) -> None:
     """ParticleNet with its graph on three coordinates (x, y, z) exports and matches torch."""
     model = build_model("particlenet", {"features": N_FEATURES, "points": 3}, 2, seed=7, k=3, conv_params=[[16]])
     path = export_onnx(model, jets([3, 6, 2], 6, 0, n_coordinates=3), tmp_path / "model.onnx", name="pnet_xyz")
-    points = next(node for node in onnx.load(path).graph.input if node.name == "points")
-    assert [d.dim_param or d.dim_value for d in points.type.tensor_type.shape.dim] == ["batch", 3, "particles"]
+    assert input_shapes(path)["points"] == ["batch", 3, "particles"]
     assert check_onnx(path, model, jets([4, 11, 1, 7, 2], 11, 1, n_coordinates=3), name="pnet_xyz") <= TOLERANCE
 
 
