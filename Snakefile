@@ -30,6 +30,7 @@ include: "rules/train.smk"
 include: "rules/prune.smk"
 include: "rules/evaluate.smk"
 include: "rules/rank.smk"
+include: "rules/explore.smk"
 include: "rules/report.smk"
 
 

@@ -65,6 +65,13 @@ def trained_input(wildcards) -> dict[str, str]:
     return {"config": files["config"], "weights": files["weights"], **train_input(wildcards)}
 
 
+def explore_input(wildcards) -> dict[str, str]:
+    """A trained model (config, weights) and the test split's prepared files it reads."""
+    files = model_files(wildcards.model)
+    reads = MODEL_RUNS[wildcards.model].representations
+    return {"config": files["config"], "weights": files["weights"], **prepared_inputs(reads, ["test"])}
+
+
 def evaluated_files(kind: str) -> list[str]:
     """One file of every model run (config, predictions_test, predictions_train or history), in MODEL_RUNS order."""
     return [model_files(run)[kind] for run in MODEL_RUNS]

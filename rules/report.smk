@@ -10,6 +10,7 @@ rule summary:
         pruning=expand("results/prune/{model}/pruning.csv", model=PRUNED_RUNS),
         latency=expand("results/prune/{model}/latency.csv", model=PRUNED_RUNS),
         ranking=expand("results/ranking/{model}/comparison.csv", model=RANKED_RUNS),
+        clusters=expand("results/explore/{space}/clusters.csv", space=EXPLORED_SPACES),
         figures=[
             "results/evaluation/figures",
             "results/plots/inputs",
@@ -17,6 +18,7 @@ rule summary:
             *(["results/plots/pruning.png"] if PRUNED_RUNS else []),
             *expand("results/prune/{model}/plots", model=PRUNED_RUNS),
             *expand("results/ranking/{model}/plots", model=RANKED_RUNS),
+            *expand("results/explore/{space}/plots", space=EXPLORED_SPACES),
         ],
     output:
         summary="results/summary.md",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from threadpoolctl import threadpool_limits
 
 from rootml.config import model_run
 from rootml.preprocess.split import SPLITS
@@ -59,6 +60,14 @@ def _snakemake(workdir: Path, config: dict, *args: str, timeout: int = 1200) -> 
     return subprocess.run(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, env=env
     )
+
+
+@pytest.fixture
+def one_blas_thread() -> Iterator[None]:
+    """One BLAS/OpenMP thread for scikit-learn and numpy: OpenMP's spinning threads crawl on a busy two-core
+    machine."""
+    with threadpool_limits(1):
+        yield
 
 
 @pytest.fixture(scope="session")

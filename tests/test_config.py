@@ -192,9 +192,16 @@ def test_models_schema_file_matches_the_model_zoo(repo_root: Path) -> None:
         "config/models.schema.json is stale: run `python -m rootml.models.schema`")
 
 
-@pytest.mark.parametrize("block", ["ranking", "pruning"])
+@pytest.mark.parametrize("block", ["ranking", "pruning", "explore"])
 def test_model_lists_name_model_entries(block: str) -> None:
     config = validated({**TINY, "models": {"mlp": {"family": "mlp"}}, block: {"models": ["mpl"]}})
     with pytest.raises(ConfigError) as err:
         check_config(config)
     assert err.value.key == f"{block}.models" and "did you mean 'mlp'?" in str(err.value)
+
+
+def test_explore_refuses_a_bdt() -> None:
+    config = validated({**TINY, "models": {"bdt": {"family": "bdt"}}, "explore": {"models": ["bdt"]}})
+    with pytest.raises(ConfigError) as err:
+        check_config(config)
+    assert err.value.key == "explore.models" and "no latent space or hidden layer" in str(err.value)

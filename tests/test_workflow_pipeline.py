@@ -41,6 +41,11 @@ def test_every_stage_wrote_its_outputs(tiny_run: Path) -> None:
     for run in ("bdt", "mlp"):
         ranking = json.loads((tiny_run / "results" / "ranking" / run / "ranking.json").read_text())
         assert {"shap", "permutation", "selection"} <= set(ranking["methods"])
+    for space, representation in (("models/ae", "latent"), ("highlevel", "high-level features")):
+        explored = json.loads((tiny_run / "results" / "explore" / space / "explore.json").read_text())
+        assert explored["representation"] == representation and explored["n_jets"] > 100
+        assert set(explored["clustering"]) == {"kmeans", "gmm", "agglomerative", "dbscan"}
+        assert (tiny_run / "results" / "explore" / space / "plots" / "embeddings.png").stat().st_size > 1000
     figures = expected_figures(runs, ["t"], ["q"], [0.3, 0.5], None, "jet_mass", classes=TINY["classes"])
     assert "roc_per_class" in figures
     for stem in figures:
@@ -52,6 +57,7 @@ def test_every_stage_wrote_its_outputs(tiny_run: Path) -> None:
     assert provenance["packages"]["torch"].startswith("2.13.0") and provenance["started"] < provenance["finished"]
     summary = (tiny_run / "results" / "summary.md").read_text()
     assert "| pnet" in summary and "onnxruntime" in summary and "## Feature ranking" in summary
+    assert "## Latent spaces and clustering" in summary and "| highlevel" in summary
 
 
 def test_html_report_holds_every_figure(tiny_run: Path, run_snakemake) -> None:
@@ -60,7 +66,7 @@ def test_html_report_holds_every_figure(tiny_run: Path, run_snakemake) -> None:
     html = (tiny_run / "results" / "report.html").read_text()
     runs = {name: run.as_dict() for name, run in model_runs(validated(TINY)).items()}
     figures = expected_figures(runs, ["t"], ["q"], [0.3, 0.5], None, "jet_mass", classes=TINY["classes"])
-    for stem in [*figures, "jet_images", "pruning", "jet_mass"]:
+    for stem in [*figures, "jet_images", "pruning", "jet_mass", "embeddings", "contingency_kmeans"]:
         assert f"{stem}.png" in html, stem
 
 

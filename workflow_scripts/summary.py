@@ -14,6 +14,7 @@ def main(sm) -> None:
                   pruned={name: (Path(table), Path(latency))
                           for name, table, latency in zip(sm.params.pruned, sm.input.pruning, sm.input.latency)},
                   ranked={name: Path(table) for name, table in zip(sm.params.ranked, sm.input.ranking)},
+                  clusters=[Path(table) for table in sm.input.clusters],
                   figures=[Path(path) for path in sm.input.figures], relative_to=Path("results"))
 
 

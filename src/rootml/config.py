@@ -146,13 +146,16 @@ def check_images(config: Mapping[str, Any], sets: Mapping[str, Any]) -> None:
 
 
 def check_model_lists(config: Mapping[str, Any]) -> None:
-    """ranking.models and pruning.models must name entries of `models`."""
-    for block in ("ranking", "pruning"):
+    """ranking.models, pruning.models and explore.models must name entries of `models`; explore's torch ones."""
+    for block in ("ranking", "pruning", "explore"):
         for name in config[block]["models"] or []:
             if name not in config["models"]:
                 known = sorted(config["models"])
                 raise ConfigError(f"{block}.models",
                                   f"'{name}' is not a model entry; models: {known}{did_you_mean(name, known)}")
+    for name in config["explore"]["models"]:
+        if config["models"][name]["family"] == "bdt":
+            raise ConfigError("explore.models", f"'{name}' is a BDT: it has no latent space or hidden layer to embed")
 
 
 def check_model_views(config: Mapping[str, Any]) -> None:

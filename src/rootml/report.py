@@ -85,10 +85,18 @@ def ranking_section(ranked: Mapping[str, Path]) -> list[str]:
     return lines
 
 
+def clustering_section(tables: Sequence[Path]) -> list[str]:
+    """The clustering scores of every explored space (its clusters.csv), one table."""
+    frame = pd.concat([pd.read_csv(table) for table in tables], ignore_index=True)
+    return ["## Latent spaces and clustering", "", "Clusters of a class-stratified sample of the test jets, scored "
+            "against the true classes (results/explore/).", "", _table(frame), ""]
+
+
 def write_summary(out_path: Path, *, metrics_md: Path, metrics_csv: Path, pruned: Mapping[str, tuple[Path, Path]],
-                  ranked: Mapping[str, Path], figures: Sequence[Path], relative_to: Path) -> None:
-    """Write the run's summary: evaluation metrics, pruning and latency, rankings, and the path (relative to
-    `relative_to`) of every PNG figure among `figures` (files, or folders searched recursively)."""
+                  ranked: Mapping[str, Path], clusters: Sequence[Path], figures: Sequence[Path],
+                  relative_to: Path) -> None:
+    """Write the run's summary: evaluation metrics, pruning and latency, rankings, clustering scores, and the path
+    (relative to `relative_to`) of every PNG figure among `figures` (files, or folders searched recursively)."""
     pngs = {path for entry in figures for path in ([entry] if entry.is_file() else entry.rglob("*.png"))
             if path.suffix == ".png"}
     # the metrics file's own headings go one level down, under the summary's title
@@ -96,6 +104,7 @@ def write_summary(out_path: Path, *, metrics_md: Path, metrics_csv: Path, pruned
     lines = ["# rootml run summary", "", *metrics, "", *seeds_section(pd.read_csv(metrics_csv))]
     lines += pruning_section(pruned) if pruned else []
     lines += ranking_section(ranked) if ranked else []
+    lines += clustering_section(clusters) if clusters else []
     lines += ["## Figures", "", "Every figure is written as PDF and PNG; `snakemake --report results/report.html` "
               "collects them with their captions.", ""]
     lines += [f"- `{figure.relative_to(relative_to).with_suffix('')}`" for figure in sorted(pngs)]

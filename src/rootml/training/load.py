@@ -6,11 +6,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-import xgboost as xgb
 from torch import nn
 
 from rootml.config import ModelRun
@@ -21,6 +20,9 @@ from rootml.training.device import ComputeDevice, select_device
 from rootml.training.inference import Forward, torch_forward
 from rootml.training.objectives import Objective, make_objective
 from rootml.training.view import InputView
+
+if TYPE_CHECKING:
+    import xgboost as xgb
 
 PREDICT_BATCH = 4096
 
