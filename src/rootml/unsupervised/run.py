@@ -114,7 +114,9 @@ def explore_space(space: Space, out: ExploreFiles, settings: ExploreSettings, se
     # clusters live in the representation itself, each dimension standardised (units differ between features)
     x = StandardScaler().fit_transform(space.x.astype(np.float64))
     k_values = [k for k in settings.k_values if k < len(x)]
+    start = time.perf_counter()
     selection = choose_n_clusters(x, k_values, seed=seed)
+    seconds["n_clusters"] = time.perf_counter() - start
     plot_model_selection(selection, out.plots / "n_clusters", title=title)
     n_clusters = settings.n_clusters or selection.best[settings.choose_by]
     rows, scores = [], {}
