@@ -29,6 +29,8 @@ FAMILIES = [
                                           "pair_features": True, "pair_embed_dims": [8]}),
     ("autoencoder_dense", "autoencoder", {"hidden": [8], "latent_dim": 2}),
     ("autoencoder_image", "autoencoder", {"input": "image", "channels": [4], "latent_dim": 3}),
+    ("vae_dense", "vae", {"hidden": [8], "latent_dim": 2}),
+    ("vae_image", "vae", {"input": "image", "channels": [4], "latent_dim": 3}),
 ]
 
 

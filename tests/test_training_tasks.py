@@ -41,6 +41,7 @@ FAMILIES = {
     "ae_dense": {"family": "autoencoder", "task": "anomaly", "background": ["g", "q"]},
     "ae_image": {"family": "autoencoder", "task": "anomaly", "background": ["g"],
                  "hparams": {"input": "image", "channels": [4], "latent_dim": 4}},
+    "vae_dense": {"family": "vae", "task": "anomaly", "background": ["g", "q"], "hparams": {"anneal_steps": 5}},
     "bdt": {"family": "bdt", "hparams": {"n_estimators": 20, "max_depth": 3}},
     "mlp_mse": {"family": "mlp", "task": "regression", "target": "jet_mass", "hparams": {"hidden": [16]}},
     "mlp_gauss": {"family": "mlp", "task": "regression", "target": "jet_mass", "loss": "gaussian",

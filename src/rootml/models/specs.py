@@ -45,13 +45,15 @@ class FamilySpec:
     """A model family's name, its hyper-parameters, and `input_of(hparams)`: the input key that sizes the model.
 
     The input is "highlevel" or "features" (sized by an int: the families on sets) or "image" (sized by (channels,
-    H, W)). uses_coordinates: the model builds its graph on the sets' coordinates (input `points`).
+    H, W)). uses_coordinates: the model builds its graph on the sets' coordinates (input `points`). anomaly: an
+    anomaly detector (a model with `anomaly_score(x) -> (B,)`), trained with `task: anomaly` and only with it.
     """
 
     name: str
     hparams: Mapping[str, HParam]
     input_of: Callable[[Mapping[str, Any]], str]
     uses_coordinates: bool = field(default=False, kw_only=True)
+    anomaly: bool = field(default=False, kw_only=True)
 
 
 def set_family(name: str, hparams: Mapping[str, HParam], *, uses_coordinates: bool = False) -> FamilySpec:
@@ -136,11 +138,28 @@ AUTOENCODER = FamilySpec("autoencoder", {
     "channels": int_list([8, 16], "encoder conv channels for input: image, each followed by a 2x2 max-pool"),
     "latent_dim": integer(4, "size of the bottleneck"),
     "activation": activation_param(),
-}, lambda hp: hp["input"])
+}, lambda hp: hp["input"], anomaly=True)
+
+VAE = FamilySpec("vae", {
+    **AUTOENCODER.hparams,
+    "latent_dim": integer(4, "size of the Gaussian latent (the encoder gives its mean and log-variance)"),
+    "beta": number(0.1, "weight of the KL divergence to the unit Gaussian prior against the per-jet reconstruction "
+                        "MSE, a mean over the F inputs: 2/F is the ELBO of a unit-variance Gaussian decoder (0.17 for "
+                        "12 features, 0.002 for 33x33 images); much larger values collapse the latent (KL -> 0)"),
+    "anneal_steps": integer(100, "optimiser steps over which the KL weight grows linearly from 0 to beta (0: beta "
+                                 "from the first step); keep it well below the training's steps", minimum=0),
+    "score": choice("reconstruction", ["reconstruction", "kl", "combined", "latent_distance"],
+                    "anomaly score of the trained model, also its validation loss (best epoch, early stopping): "
+                    "reconstruction MSE from the latent mean, KL divergence, reconstruction + beta * KL, or the latent "
+                    "mean's distance from the prior's centre (kl and latent_distance are smallest for an untrained "
+                    "encoder, so the validation keeps early epochs: prefer reconstruction or combined)"),
+}, lambda hp: hp["input"], anomaly=True)
 
 FAMILY_SPECS: dict[str, FamilySpec] = {
-    spec.name: spec for spec in (BDT, MLP, CNN, DEEPSETS, PARTICLENET, INTERACTION_NET, TRANSFORMER, AUTOENCODER)
+    spec.name: spec
+    for spec in (BDT, MLP, CNN, DEEPSETS, PARTICLENET, INTERACTION_NET, TRANSFORMER, AUTOENCODER, VAE)
 }
+ANOMALY_FAMILIES: tuple[str, ...] = tuple(name for name, spec in FAMILY_SPECS.items() if spec.anomaly)
 
 
 def family_schema(family: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The three training tasks: what a model outputs, its per-jet loss, its scores, and its validation/test metrics.
 
 Model outputs live in one space per task: class logits (classification), the standardized target and,
-for the Gaussian loss, its log-variance (regression), the reconstruction error (anomaly).
+for the Gaussian loss, its log-variance (regression), the anomaly score (anomaly: e.g. a reconstruction error).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from rootml.errors import ConfigError
 from rootml.metrics.binary import auc
 from rootml.metrics.multiclass import accuracy, class_aucs, cross_entropy, macro_mean
 from rootml.metrics.regression import residual_stats
+from rootml.models.specs import ANOMALY_FAMILIES, FAMILY_SPECS
 
 
 def defined_or_none(value: float) -> float | None:
@@ -149,7 +150,8 @@ class Regression:
 
 @dataclass(frozen=True)
 class Anomaly:
-    """Autoencoder trained on the background classes; the reconstruction error is the anomaly score."""
+    """An anomaly detector (autoencoder, VAE) trained on the background classes: its per-jet training objective is
+    `anomaly_score` in training mode, its anomaly score (the reconstruction error of an autoencoder) in eval mode."""
 
     classes: list[str]
     background: list[str]
@@ -163,11 +165,11 @@ class Anomaly:
         return [self.classes.index(name) for name in self.background]
 
     def forward(self, model: nn.Module, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Reconstruction error per jet (B,)."""
+        """The model's anomaly score per jet (B,): its training objective in training mode."""
         return model.anomaly_score(*inputs)
 
     def row_loss(self, outputs: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """The reconstruction error is the loss."""
+        """The score is the loss."""
         return outputs.float()
 
     def scores(self, outputs: np.ndarray) -> np.ndarray:
@@ -200,8 +202,9 @@ def make_objective(run: ModelRun, classes: Sequence[str],
     """The objective of a training run (task, target, background, class weights); a regression needs the target's
     (mean, std) over the training jets."""
     classes = list(classes)
-    if (run.task == "anomaly") != (run.family == "autoencoder"):
-        raise ConfigError(f"{run.key}.task", "task 'anomaly' goes with family 'autoencoder', and only with it")
+    if (run.task == "anomaly") != FAMILY_SPECS[run.family].anomaly:
+        raise ConfigError(f"{run.key}.task", f"task 'anomaly' goes with the anomaly families {list(ANOMALY_FAMILIES)}, "
+                                             f"and only with them; family '{run.family}' has task '{run.task}'")
     if run.task == "regression":
         if run.target is None:
             raise ConfigError(f"{run.key}.target", "a regression needs a target (an observer such as jet_mass)")

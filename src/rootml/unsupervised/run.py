@@ -119,10 +119,14 @@ def explore_space(space: Space, out: ExploreFiles, settings: ExploreSettings, se
     seconds["n_clusters"] = time.perf_counter() - start
     plot_model_selection(selection, out.plots / "n_clusters", title=title)
     n_clusters = settings.n_clusters or selection.best[settings.choose_by]
+    # DBSCAN finds dense regions, and in tens of standardised dimensions the density is flat (one cluster): it
+    # clusters the UMAP view when there is one, the recipe of umap-learn's documentation for density clustering
+    density_space = "umap" if "umap" in embeddings else "representation"
     rows, scores = [], {}
     for method in settings.clustering:
         start = time.perf_counter()
-        found = score_clusters(cluster(x, method, n_clusters, seed=seed), space.labels, space.classes)
+        points = embeddings["umap"] if method == "dbscan" and density_space == "umap" else x
+        found = score_clusters(cluster(points, method, n_clusters, seed=seed), space.labels, space.classes)
         seconds[method] = time.perf_counter() - start
         scores[method] = found.to_dict()
         n_found = sum(1 for row in found.contingency.index if row != "noise")
@@ -133,6 +137,7 @@ def explore_space(space: Space, out: ExploreFiles, settings: ExploreSettings, se
     summary = {"space": space.name, "representation": space.representation, "n_jets": len(space.x),
                "dimensions": int(space.x.shape[1]), "classes": space.classes, "selection": selection.to_dict(),
                "n_clusters": n_clusters, "chosen_by": None if settings.n_clusters else settings.choose_by,
+               "dbscan_space": density_space,
                "clustering": scores, "seconds": seconds, "settings": settings.as_dict()}
     write_json(summary, out.summary)
     log.info("%s (%s, %d jets x %d): %d clusters; ARI %s", space.name, space.representation, len(space.x),
