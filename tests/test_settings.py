@@ -17,9 +17,10 @@ from rootml.pruning.settings import PruningSettings
 from rootml.ranking.settings import RankingSettings
 from rootml.settings import Settings, resolve_block
 from rootml.training.settings import TrainingSettings
+from rootml.unsupervised.settings import ExploreSettings
 
 SCHEMA = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "schema.yaml").read_text())
-BLOCKS = [GenerateSettings, TrainingSettings, PruningSettings, RankingSettings, EvaluateSettings]
+BLOCKS = [GenerateSettings, TrainingSettings, PruningSettings, RankingSettings, EvaluateSettings, ExploreSettings]
 
 
 def defaults_of(properties: dict) -> dict:

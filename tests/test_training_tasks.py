@@ -38,7 +38,7 @@ FAMILIES = {
     **{f"{name}_part_sv": {**entry, "sets": ["part", "sv"]} for name, entry in SET_MODELS.items()},
     "deepsets_all_sets": SET_MODELS["deepsets"],
     "particlenet_hits": {**SET_MODELS["particlenet"], "sets": ["hits"]},
-    "ae_dense": {"family": "autoencoder", "task": "anomaly", "background": ["g", "q"]},
+    "ae_dense": {"family": "autoencoder", "task": "anomaly", "background": ["g", "q"], "hparams": {"latent_dim": 1}},
     "ae_image": {"family": "autoencoder", "task": "anomaly", "background": ["g"],
                  "hparams": {"input": "image", "channels": [4], "latent_dim": 4}},
     "vae_dense": {"family": "vae", "task": "anomaly", "background": ["g", "q"], "hparams": {"anneal_steps": 5}},

@@ -1,6 +1,10 @@
 """Autoencoders for anomaly detection: dense on high-level features, convolutional on jet images.
 
-forward returns the reconstruction (same shape as the input, whatever n_outputs); anomaly_score is the
+Each standardises its input first, per feature or per pixel, with the mean and spread of the background jets it is
+trained on (`Standardise`, filled by the trainer before training): a reconstruction error in the background's own
+units, so that no input dominates by its scale (an unnormalised multiplicity, the bright core pixel of a normalised
+jet image) and what the background never shows (energy where QCD images are empty) weighs most. forward returns the
+reconstruction of the standardised input (same shape as the input, whatever n_outputs); anomaly_score is the
 per-jet reconstruction MSE. The trainer fits them on background jets only.
 """
 
@@ -13,13 +17,53 @@ from rootml.models.family import BuildSpec, ModelFamily
 from rootml.models.layers import ACTIVATIONS, dense_stack
 from rootml.models.specs import FAMILY_SPECS
 
+# spread given to an input the background never varies (a pixel its jets never light): this fraction of the median
+# spread of the other inputs, so that the signal's energy there counts as several standard deviations, not infinitely
+SCALE_FLOOR = 0.1
+
+
+class Standardise(nn.Module):
+    """(x - centre) / scale per input element, with the background statistics the trainer sets (identity before)."""
+
+    def __init__(self, shape: int | tuple[int, ...], enabled: bool) -> None:
+        super().__init__()
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        self.enabled = enabled
+        self.register_buffer("centre", torch.zeros(shape))
+        self.register_buffer("scale", torch.ones(shape))
+
+    def fit(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """Set the centre and scale from the background's mean and standard deviation (a no-op when disabled)."""
+        if not self.enabled:
+            return
+        varied = std[std > 0]
+        floor = SCALE_FLOOR * (varied.median() if varied.numel() else torch.ones(()))
+        self.centre.copy_(mean)
+        self.scale.copy_(torch.where(std > floor, std, floor))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The standardised input."""
+        return (x - self.centre) / self.scale
+
 
 class Autoencoder(nn.Module):
-    """Shared behaviour: reconstruction MSE per jet as the anomaly score."""
+    """Shared behaviour: the input standardised on the background, reconstruction MSE per jet as the anomaly score."""
+
+    standardise: Standardise
+    encoder: nn.Module
+    decoder: nn.Module
+
+    def latent(self, x: torch.Tensor) -> torch.Tensor:
+        """The bottleneck of each jet (B, latent_dim)."""
+        return self.encoder(self.standardise(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruction of the standardised input."""
+        return self.decoder(self.latent(x))
 
     def anomaly_score(self, x: torch.Tensor) -> torch.Tensor:
-        """Mean squared reconstruction error of each jet (B,)."""
-        return (self(x) - x).square().flatten(1).mean(dim=1)
+        """Mean squared reconstruction error of each jet's standardised input (B,)."""
+        return (self(x) - self.standardise(x)).square().flatten(1).mean(dim=1)
 
 
 class DenseAutoencoder(Autoencoder):
@@ -27,15 +71,12 @@ class DenseAutoencoder(Autoencoder):
 
     input_keys: tuple[str, ...] = ("highlevel",)
 
-    def __init__(self, n_features: int, hidden: list[int], latent_dim: int, activation: str) -> None:
+    def __init__(self, n_features: int, hidden: list[int], latent_dim: int, activation: str, standardise: bool) -> None:
         super().__init__()
+        self.standardise = Standardise(n_features, standardise)
         self.encoder = nn.Sequential(*dense_stack(n_features, hidden, activation), nn.Linear(hidden[-1], latent_dim))
         self.decoder = nn.Sequential(
             *dense_stack(latent_dim, hidden[::-1], activation), nn.Linear(hidden[0], n_features))
-
-    def forward(self, highlevel: torch.Tensor) -> torch.Tensor:
-        """Reconstructed high-level features."""
-        return self.decoder(self.encoder(highlevel))
 
 
 class ConvAutoencoder(Autoencoder):
@@ -45,8 +86,10 @@ class ConvAutoencoder(Autoencoder):
 
     def __init__(
         self, image_shape: tuple[int, int, int], channels: list[int], latent_dim: int, activation: str,
+        standardise: bool,
     ) -> None:
         super().__init__()
+        self.standardise = Standardise(tuple(image_shape), standardise)
         sizes = [image_shape[1:]]
         encoder: list[nn.Module] = []
         for c_in, c_out in zip([image_shape[0], *channels[:-1]], channels):
@@ -64,19 +107,15 @@ class ConvAutoencoder(Autoencoder):
                 decoder.append(ACTIVATIONS[activation]())
         self.decoder = nn.Sequential(*decoder)
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        """Reconstructed jet images."""
-        return self.decoder(self.encoder(image))
-
 
 def build(spec: BuildSpec) -> Autoencoder:
     """A dense or convolutional autoencoder for `spec.dim` (n_outputs is not used: outputs mirror inputs)."""
     hp = spec.hp
     if hp["input"] == "highlevel":
-        return DenseAutoencoder(spec.dim, hp["hidden"], hp["latent_dim"], hp["activation"])
+        return DenseAutoencoder(spec.dim, hp["hidden"], hp["latent_dim"], hp["activation"], hp["standardise"])
     if min(spec.dim[1:]) >> len(hp["channels"]) < 1:
         raise spec.error("channels", f"{len(hp['channels'])} 2x2 poolings do not fit images of {spec.dim[1:]}")
-    return ConvAutoencoder(spec.dim, hp["channels"], hp["latent_dim"], hp["activation"])
+    return ConvAutoencoder(spec.dim, hp["channels"], hp["latent_dim"], hp["activation"], hp["standardise"])
 
 
 FAMILY = ModelFamily.bind(FAMILY_SPECS["autoencoder"], build)

@@ -138,6 +138,8 @@ AUTOENCODER = FamilySpec("autoencoder", {
     "channels": int_list([8, 16], "encoder conv channels for input: image, each followed by a 2x2 max-pool"),
     "latent_dim": integer(4, "size of the bottleneck"),
     "activation": activation_param(),
+    "standardise": boolean(True, "standardise each input (feature or pixel) with the mean and spread of the "
+                                 "background training jets before encoding (the error is in those units)"),
 }, lambda hp: hp["input"], anomaly=True)
 
 VAE = FamilySpec("vae", {

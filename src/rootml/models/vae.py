@@ -1,13 +1,14 @@
 """β-variational autoencoders for anomaly detection: the autoencoders' layouts (dense on high-level features,
 convolutional on jet images, rootml.models.autoencoder) with a Gaussian latent.
 
-The encoder gives the mean and log-variance of q(z|x), the decoder mirrors it. In training mode z is sampled by
-reparameterisation and anomaly_score is the per-jet objective: reconstruction MSE (mean over the inputs) + β_eff · KL
-(q(z|x) against the unit Gaussian prior), where β_eff = beta · min(1, steps / anneal_steps) grows with the optimiser
-steps, counted in the buffer `steps` (saved in the state dict, so a resumed or fine-tuned model keeps its weight). In
-eval mode nothing is sampled (z = mean) and anomaly_score is the configured `score`; anomaly_scores gives all of them.
-forward returns the reconstruction (from the mean in eval mode: what ONNX exports); the encoder, called, returns the
-mean, the latent the explore stage embeds.
+The input is standardised on the background as the autoencoders' is (autoencoder.Standardise; reconstructions and
+their errors are in those units). The encoder gives the mean and log-variance of q(z|x), the decoder mirrors it. In
+training mode z is sampled by reparameterisation and anomaly_score is the per-jet objective: reconstruction MSE
+(mean over the inputs) + β_eff · KL (q(z|x) against the unit Gaussian prior), where β_eff = beta · min(1, steps /
+anneal_steps) grows with the optimiser steps, counted in the buffer `steps` (saved in the state dict, so a resumed or
+fine-tuned model keeps its weight). In eval mode nothing is sampled (z = mean) and anomaly_score is the configured
+`score`; anomaly_scores gives all of them. forward returns the reconstruction (from the mean in eval mode: what ONNX
+exports); latent(x) is the mean, the latent the explore stage embeds.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class VariationalAutoencoder(nn.Module):
         if score not in SCORES:
             raise ValueError(f"unknown VAE score {score!r}; known: {list(SCORES)}")
         self.input_keys: tuple[str, ...] = tuple(base.input_keys)
+        self.standardise = base.standardise
         self.encoder = GaussianEncoder(base.encoder)
         self.decoder = base.decoder
         self.beta, self.anneal_steps, self.score = float(beta), int(anneal_steps), score
@@ -81,15 +83,20 @@ class VariationalAutoencoder(nn.Module):
             return torch.full((), self.beta, device=self.steps.device)
         return self.beta * (self.steps.float() / self.anneal_steps).clamp(max=1.0)
 
+    def latent(self, x: torch.Tensor) -> torch.Tensor:
+        """The mean of q(z|x) of each jet (B, latent_dim)."""
+        return self.encoder(self.standardise(x))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The reconstruction of x: from a sampled z in training mode, from the mean in eval mode."""
+        """The reconstruction of the standardised x: from a sampled z in training mode, from the mean in eval mode."""
         if not self.training:
-            return self.decoder(self.encoder(x))
-        return self.decoder(reparameterise(*self.encoder.distribution(x)))
+            return self.decoder(self.latent(x))
+        return self.decoder(reparameterise(*self.encoder.distribution(self.standardise(x))))
 
     def anomaly_scores(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every score of each jet (B,), without sampling (z = mean): reconstruction, kl, combined (reconstruction +
         beta · kl), latent_distance (|mean|)."""
+        x = self.standardise(x)
         mean, logvar = self.encoder.distribution(x)
         reconstruction, kl = per_jet_mse(self.decoder(mean), x), kl_divergence(mean, logvar)
         return {"reconstruction": reconstruction, "kl": kl, "combined": reconstruction + self.beta * kl,
@@ -99,6 +106,7 @@ class VariationalAutoencoder(nn.Module):
         """Per jet (B,): the training objective in training mode (one more optimiser step counted), else `score`."""
         if not self.training:
             return self.anomaly_scores(x)[self.score]
+        x = self.standardise(x)
         mean, logvar = self.encoder.distribution(x)
         loss = per_jet_mse(self.decoder(reparameterise(mean, logvar)), x) + self.kl_weight() * kl_divergence(
             mean, logvar)

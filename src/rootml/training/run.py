@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from rootml.atomic import atomic_output
 from rootml.config import ModelRun
@@ -20,7 +21,7 @@ from rootml.training.data import Prepared, SplitReader
 from rootml.training.device import ComputeDevice, configure_torch, select_device
 from rootml.training.files import ModelFiles
 from rootml.training.inference import torch_forward
-from rootml.training.objectives import Objective, Regression, make_objective
+from rootml.training.objectives import Anomaly, Objective, Regression, make_objective
 from rootml.training.predict import write_predictions
 from rootml.training.records import save_torch, write_history, write_json
 from rootml.training.trainer import EpochCallback, FitSetup, fit
@@ -58,6 +59,20 @@ def target_scale(reader: SplitReader, target: str, key: str) -> tuple[float, flo
         raise InputError(f"regression target '{column}' is constant ({mean}) in the training split",
                          file=str(reader.datasets[column].path))
     return mean, std
+
+
+def background_scale(reader: SplitReader, key: str, labels: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and standard deviation of each element of input `key` over the training jets of the classes `labels`
+    (an anomaly model's background), streamed."""
+    total, total_sq, n = 0.0, 0.0, 0
+    for batch in reader.batches([key], SCALE_BLOCK, labels=labels):
+        values = batch[key].astype(np.float64)
+        total, total_sq, n = total + values.sum(axis=0), total_sq + np.square(values).sum(axis=0), n + len(values)
+    if n == 0:
+        raise InputError(f"no training jet of the background classes {list(labels)}", file=str(reader.paths[0]))
+    mean = total / n
+    std = np.sqrt(np.maximum(total_sq / n - np.square(mean), 0.0))
+    return torch.from_numpy(mean).float(), torch.from_numpy(std).float()
 
 
 def fingerprint(model_config: Mapping[str, Any], readers: Mapping[str, SplitReader]) -> str:
@@ -137,6 +152,8 @@ def train_model(
         best_epoch = booster.num_boosted_rounds()
         forward = bdt.booster_forward(booster, objective)
     else:
+        if isinstance(objective, Anomaly):  # the input standardisation of the anomaly families (autoencoder.py)
+            plan.model.standardise.fit(*background_scale(readers["train"], plan.input_keys[0], objective.train_labels))
         setup = FitSetup(objective, settings, readers["train"], readers["val"], device, run.seed, files.checkpoint,
                          fingerprint(plan.model_config, readers), run.name, progress)
         loop = fit(plan.model, setup, on_epoch_end)

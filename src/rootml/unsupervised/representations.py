@@ -72,12 +72,9 @@ def hidden_representation(model: nn.Module, inputs: Mapping[str, torch.Tensor],
 
 def latent_or_hidden(model: nn.Module, inputs: Mapping[str, torch.Tensor],
                      batch_size: int = BATCH_SIZE) -> tuple[str, np.ndarray]:
-    """("latent", z) for an autoencoder (a model with `encoder` and `decoder` submodules: z is the encoder's output),
-    else ("last hidden layer", hidden_representation).
-
-    An `encode` method alone does not make a latent: the Particle Transformer's encode is its whole classifier.
-    """
-    encoder, decoder = getattr(model, "encoder", None), getattr(model, "decoder", None)
-    if isinstance(encoder, nn.Module) and isinstance(decoder, nn.Module):
-        return "latent", _batched(model, inputs, lambda arguments: encoder(*arguments), batch_size)
+    """("latent", z) for an anomaly model with a `latent` method (autoencoders: the bottleneck of the standardised
+    input; VAEs: the mean of q(z|x)), else ("last hidden layer", hidden_representation)."""
+    latent = getattr(model, "latent", None)
+    if callable(latent):
+        return "latent", _batched(model, inputs, lambda arguments: latent(*arguments), batch_size)
     return "last hidden layer", hidden_representation(model, inputs, batch_size)
