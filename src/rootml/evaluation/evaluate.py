@@ -15,6 +15,7 @@ from rootml.evaluation.captions import expected_figures
 from rootml.evaluation.metrics import (
     anomaly_metrics,
     anomaly_scores,
+    anomaly_vs_background,
     classification_metrics,
     one_vs_rest,
     regression_metrics,
@@ -66,9 +67,16 @@ def check_options(results: Mapping[str, ModelResults], classes: Sequence[str], s
     if reference is not None and reference not in classifiers:
         raise ConfigError("evaluate.reference_model", f"'{reference}' is not a classifier among {classifiers}")
     column = f"obs_{sculpting_observable}"
-    for name in classifiers if sculpting_observable is not None else ():
+    sculpted = [*classifiers, *(name for name, r in results.items() if sculpted_anomaly(r, background))]
+    for name in sculpted if sculpting_observable is not None else ():
         if column not in results[name].test.columns:
             raise InputError(f"no observer column for the sculpting figure of model '{name}'", branch=column)
+
+
+def sculpted_anomaly(result: ModelResults, background: Sequence[str]) -> bool:
+    """An anomaly detector whose training classes are all among the evaluation's background (its score then
+    selects the signal as anomalous)."""
+    return result.task == "anomaly" and set(result.config["background"]) <= set(background)
 
 
 def sculpting_figures(
@@ -76,9 +84,12 @@ def sculpting_figures(
     signal: Sequence[str], background: Sequence[str], efficiencies: Sequence[float], weighted: bool, observable: str,
     value_range: Sequence[float] | None, figures_dir: Path,
 ) -> list[Path]:
-    """One sculpting figure per signal efficiency over all classifiers; adds jsd_{pct} to each classifier's row."""
+    """One sculpting figure per signal efficiency over all classifiers and the anomaly detectors trained on background
+    classes only (a cut on the anomaly score); adds jsd_{pct} to each one's row."""
     scores = {name: signal_vs_background(r.test, classes, signal, background, weighted=weighted)
               for name, r in results.items() if r.task == "classification"}
+    scores |= {name: anomaly_vs_background(r.test, classes, signal, background, weighted=weighted)
+               for name, r in results.items() if sculpted_anomaly(r, background)}
     first = next(iter(scores))
     frame = results[first].test
     for name in scores:

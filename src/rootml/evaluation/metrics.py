@@ -49,6 +49,20 @@ def signal_vs_background(
     return BinaryScores(is_signal, score, jet_weights(frame, weighted)[rows], rows)
 
 
+def anomaly_vs_background(
+    frame: pd.DataFrame, classes: Sequence[str], signal: Sequence[str], background: Sequence[str], *,
+    weighted: bool = False,
+) -> BinaryScores:
+    """Jets of the signal and background classes, discriminant the anomaly score (a cut on it selects anomalies)."""
+    validate_groups(classes, signal, background)
+    labels = frame["label"].to_numpy()
+    index = {name: i for i, name in enumerate(classes)}
+    rows = np.flatnonzero(np.isin(labels, [index[name] for name in (*signal, *background)]))
+    is_signal = np.isin(labels[rows], [index[name] for name in signal])
+    score = frame["anomaly_score"].to_numpy(np.float64)[rows]
+    return BinaryScores(is_signal, score, jet_weights(frame, weighted)[rows], rows)
+
+
 def one_vs_rest(frame: pd.DataFrame, classes: Sequence[str], name: str, *, weighted: bool = False) -> BinaryScores:
     """Jets of class `name` (signal) against all other classes, discriminant score_{name}."""
     is_signal = frame["label"].to_numpy() == list(classes).index(name)
