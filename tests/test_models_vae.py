@@ -151,7 +151,7 @@ def test_image_vae_reconstructs_the_input_shape(image: tuple[int, int, int]) -> 
 def test_vae_is_an_anomaly_family_only(data: Path, tmp_path: Path) -> None:
     """The anomaly families are the autoencoders; a VAE without task anomaly, or an MLP with it, stop naming the
     task's key."""
-    assert set(ANOMALY_FAMILIES) == {"autoencoder", "vae"}
+    assert set(ANOMALY_FAMILIES) == {"autoencoder", "vae", "set_autoencoder"}
     for entry in ({"family": "vae"}, {"family": "mlp", "task": "anomaly", "background": ["g"]}):
         with pytest.raises(ConfigError, match="anomaly families") as error:
             train("m", entry, CONFIG, data, tmp_path / "m", device=CPU, progress=False)

@@ -31,6 +31,8 @@ FAMILIES = [
     ("autoencoder_image", "autoencoder", {"input": "image", "channels": [4], "latent_dim": 3}),
     ("vae_dense", "vae", {"hidden": [8], "latent_dim": 2}),
     ("vae_image", "vae", {"input": "image", "channels": [4], "latent_dim": 3}),
+    ("set_autoencoder", "set_autoencoder", {"phi_sizes": [16], "encoder_sizes": [8], "latent_dim": 3,
+                                            "decoder_sizes": [16], "n_out": 5}),
 ]
 
 

@@ -42,6 +42,9 @@ FAMILIES = {
     "ae_image": {"family": "autoencoder", "task": "anomaly", "background": ["g"],
                  "hparams": {"input": "image", "channels": [4], "latent_dim": 4}},
     "vae_dense": {"family": "vae", "task": "anomaly", "background": ["g", "q"], "hparams": {"anneal_steps": 5}},
+    "set_ae": {"family": "set_autoencoder", "task": "anomaly", "background": ["g", "q"], "sets": ["part"],
+               "hparams": {"phi_sizes": [16], "encoder_sizes": [16], "latent_dim": 4, "decoder_sizes": [16],
+                           "n_out": 8}},
     "bdt": {"family": "bdt", "hparams": {"n_estimators": 20, "max_depth": 3}},
     "mlp_mse": {"family": "mlp", "task": "regression", "target": "jet_mass", "hparams": {"hidden": [16]}},
     "mlp_gauss": {"family": "mlp", "task": "regression", "target": "jet_mass", "loss": "gaussian",
@@ -99,7 +102,7 @@ def test_directory_contract_and_reloaded_predictions(trained: dict[str, Path], d
     assert config["family"] == entry["family"] and config["classes"] == CLASSES
     assert config["task"] == entry.get("task", "classification")
     assert config["representations"] == REPRESENTATIONS.get(name, ["highlevel"])
-    sets = REPRESENTATIONS[name] if entry["family"] in SET_MODELS else None
+    sets = REPRESENTATIONS[name] if entry["family"] in SET_MODELS or "sets" in entry else None
     assert config["sets"] == sets
     if sets is not None and len(sets) > 1:  # inputs <set>/<name>, set by set in the order of their names
         keys = [key for key in ("points", "features", "mask") if f"{sets[0]}/{key}" in config["input_keys"]]

@@ -33,7 +33,7 @@ def test_every_stage_wrote_its_outputs(tiny_run: Path) -> None:
         model = tiny_run / "results" / "models" / run
         for name in ("model_config.json", "metrics.json", "history.json", "history.csv", "predictions_test.parquet"):
             assert (model / name).stat().st_size > 0, model / name
-    for run in ("mlp", "cnn", "pfn", "pnet", "jedi", "part", "ae", "vae", "mass"):
+    for run in ("mlp", "cnn", "pfn", "pnet", "jedi", "part", "ae", "vae", "sae", "mass"):
         prune = tiny_run / "results" / "prune" / run
         steps = json.loads((prune / "pruning.json").read_text())["steps"]
         assert [round(s["sparsity"], 2) for s in steps] == [0.0, 0.5, 0.8]

@@ -296,6 +296,9 @@ def _resolve_run(name: str, entry: Mapping[str, Any], config: Mapping[str, Any],
             if set_name not in configured:
                 raise ConfigError(f"{key}.sets", f"'{set_name}' is not a set of features.sets {list(configured)}"
                                                  f"{did_you_mean(set_name, configured)}")
+        if spec.one_set and len(sets) > 1:
+            raise ConfigError(f"{key}.sets", f"family '{family}' reads one set, got {sets}"
+                                             f"{'' if entry.get('sets') else ' (all of features.sets)'}: name one")
         coordinates = {set_name: configured[set_name]["coordinates"] for set_name in sets}
         if spec.uses_coordinates and len({len(names) for names in coordinates.values()}) > 1:
             raise ConfigError(f"{key}.sets", f"family '{family}' builds one graph on the coordinates of all its "

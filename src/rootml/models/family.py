@@ -55,6 +55,8 @@ class ModelFamily(FamilySpec):
         width = resolved.pop(SET_EMBED_DIM, None)
         input_key = self.input_of(resolved)
         sets = set_feature_dims(input_dims) if input_key == "features" and input_key not in input_dims else {}
+        if sets and self.one_set:
+            raise ConfigError(key, f"model family '{self.name}' reads one set, got the sets {sorted(sets)}")
         sizes = {set_input(name, input_key): dim for name, dim in sets.items()} or {
             name: dim for name, dim in input_dims.items() if name == input_key}
         if not sizes:

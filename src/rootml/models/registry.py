@@ -6,12 +6,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from rootml.errors import ConfigError
-from rootml.models import autoencoder, bdt, cnn, deepsets, interaction_net, mlp, particlenet, transformer, vae
+from rootml.models import (
+    autoencoder,
+    bdt,
+    cnn,
+    deepsets,
+    interaction_net,
+    mlp,
+    particlenet,
+    set_autoencoder,
+    transformer,
+    vae,
+)
 from rootml.models.family import ModelFamily
 
 MODEL_FAMILIES: dict[str, ModelFamily] = {
     module.FAMILY.name: module.FAMILY
-    for module in (bdt, mlp, cnn, deepsets, particlenet, interaction_net, transformer, autoencoder, vae)
+    for module in (bdt, mlp, cnn, deepsets, particlenet, interaction_net, transformer, autoencoder, vae,
+                   set_autoencoder)
 }
 
 

@@ -47,6 +47,7 @@ class FamilySpec:
     The input is "highlevel" or "features" (sized by an int: the families on sets) or "image" (sized by (channels,
     H, W)). uses_coordinates: the model builds its graph on the sets' coordinates (input `points`). anomaly: an
     anomaly detector (a model with `anomaly_score(x) -> (B,)`), trained with `task: anomaly` and only with it.
+    one_set: a set family that reads exactly one set (models.<name>.sets names one), never several joined.
     """
 
     name: str
@@ -54,14 +55,19 @@ class FamilySpec:
     input_of: Callable[[Mapping[str, Any]], str]
     uses_coordinates: bool = field(default=False, kw_only=True)
     anomaly: bool = field(default=False, kw_only=True)
+    one_set: bool = field(default=False, kw_only=True)
 
 
-def set_family(name: str, hparams: Mapping[str, HParam], *, uses_coordinates: bool = False) -> FamilySpec:
-    """A family on the sets: its own hyper-parameters and the width to which it embeds each of several sets."""
+def set_family(
+    name: str, hparams: Mapping[str, HParam], *, uses_coordinates: bool = False, anomaly: bool = False,
+    one_set: bool = False,
+) -> FamilySpec:
+    """A family on the sets: its own hyper-parameters and (unless it reads one set only) the width to which it
+    embeds each of several sets."""
     embed_dim = integer(32, "with several sets: width of each set's learned linear embedding (plus a learned "
                             "set-type embedding) before the sets are joined into one sequence; unused with one set")
-    return FamilySpec(name, {**hparams, SET_EMBED_DIM: embed_dim}, lambda hp: "features",
-                      uses_coordinates=uses_coordinates)
+    return FamilySpec(name, {**hparams, **({} if one_set else {SET_EMBED_DIM: embed_dim})}, lambda hp: "features",
+                      uses_coordinates=uses_coordinates, anomaly=anomaly, one_set=one_set)
 
 
 BDT = FamilySpec("bdt", {
@@ -157,9 +163,26 @@ VAE = FamilySpec("vae", {
                     "encoder, so the validation keeps early epochs: prefer reconstruction or combined)"),
 }, lambda hp: hp["input"], anomaly=True)
 
+SET_AUTOENCODER = set_family("set_autoencoder", {
+    "phi_sizes": int_list([64, 64], "per-particle encoder network Phi widths"),
+    "pooling": choice("mean", ["sum", "mean"], "aggregation of the per-particle latents over the real particles"),
+    "encoder_sizes": int_list([64], "widths of the jet-level network from the pooled latents to the bottleneck",
+                              min_items=0),
+    "latent_dim": integer(8, "size of the bottleneck"),
+    "decoder_sizes": int_list([64, 128], "widths of the decoder network from the bottleneck to the particles",
+                              min_items=0),
+    "n_out": integer(32, "particles the decoder reconstructs (each with the set's features), whatever the jet's "
+                         "number of real particles"),
+    "activation": activation_param(),
+    "standardise": boolean(True, "standardise each particle feature with the mean and spread over the real "
+                                 "particles of the background training jets before encoding (the Chamfer "
+                                 "distance is in those units)"),
+}, anomaly=True, one_set=True)
+
 FAMILY_SPECS: dict[str, FamilySpec] = {
     spec.name: spec
-    for spec in (BDT, MLP, CNN, DEEPSETS, PARTICLENET, INTERACTION_NET, TRANSFORMER, AUTOENCODER, VAE)
+    for spec in (BDT, MLP, CNN, DEEPSETS, PARTICLENET, INTERACTION_NET, TRANSFORMER, AUTOENCODER, VAE,
+                 SET_AUTOENCODER)
 }
 ANOMALY_FAMILIES: tuple[str, ...] = tuple(name for name, spec in FAMILY_SPECS.items() if spec.anomaly)
 

@@ -61,17 +61,29 @@ def target_scale(reader: SplitReader, target: str, key: str) -> tuple[float, flo
     return mean, std
 
 
-def background_scale(reader: SplitReader, key: str, labels: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+def background_scale(
+    reader: SplitReader, key: str, labels: Sequence[int], mask_key: str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and standard deviation of each element of input `key` over the training jets of the classes `labels`
-    (an anomaly model's background), streamed."""
-    total, total_sq, n = 0.0, 0.0, 0
-    for batch in reader.batches([key], SCALE_BLOCK, labels=labels):
+    (an anomaly model's background), streamed. With `mask_key` (a set's mask (B, 1, P)), of each feature of a set's
+    `key` (B, C, P) over the real particles of those jets, shaped (C, 1)."""
+    total, total_sq, n = 0.0, 0.0, 0.0
+    for batch in reader.batches([key] if mask_key is None else [key, mask_key], SCALE_BLOCK, labels=labels):
         values = batch[key].astype(np.float64)
-        total, total_sq, n = total + values.sum(axis=0), total_sq + np.square(values).sum(axis=0), n + len(values)
+        if mask_key is None:
+            weights, axes, count = values, 0, len(values)
+        else:
+            real = batch[mask_key].astype(np.float64)
+            weights, axes, count = values * real, (0, 2), real.sum()
+        total = total + weights.sum(axis=axes)
+        total_sq, n = total_sq + (weights * values).sum(axis=axes), n + count
     if n == 0:
-        raise InputError(f"no training jet of the background classes {list(labels)}", file=str(reader.paths[0]))
+        what = "jet" if mask_key is None else "particle in a jet"
+        raise InputError(f"no training {what} of the background classes {list(labels)}", file=str(reader.paths[0]))
     mean = total / n
     std = np.sqrt(np.maximum(total_sq / n - np.square(mean), 0.0))
+    if mask_key is not None:
+        mean, std = mean[:, None], std[:, None]
     return torch.from_numpy(mean).float(), torch.from_numpy(std).float()
 
 
@@ -153,7 +165,10 @@ def train_model(
         forward = bdt.booster_forward(booster, objective)
     else:
         if isinstance(objective, Anomaly):  # the input standardisation of the anomaly families (autoencoder.py)
-            plan.model.standardise.fit(*background_scale(readers["train"], plan.input_keys[0], objective.train_labels))
+            # a set model names the input it standardises and the mask of its real particles; the others, input 0
+            key = getattr(plan.model, "standardised_input", plan.input_keys[0])
+            mask_key = getattr(plan.model, "standardised_mask", None)
+            plan.model.standardise.fit(*background_scale(readers["train"], key, objective.train_labels, mask_key))
         setup = FitSetup(objective, settings, readers["train"], readers["val"], device, run.seed, files.checkpoint,
                          fingerprint(plan.model_config, readers), run.name, progress)
         loop = fit(plan.model, setup, on_epoch_end)
