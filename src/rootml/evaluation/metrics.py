@@ -31,21 +31,27 @@ def validate_groups(classes: Sequence[str], signal: Sequence[str], background: S
         raise ConfigError("evaluate.background", f"shares classes {sorted(set(signal) & set(background))} with signal")
 
 
+def grouped_rows(frame: pd.DataFrame, classes: Sequence[str], signal: Sequence[str],
+                 background: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the jets of the signal and background classes (checked groups), and which of them are signal."""
+    validate_groups(classes, signal, background)
+    labels = frame["label"].to_numpy()
+    index = {name: i for i, name in enumerate(classes)}
+    rows = np.flatnonzero(np.isin(labels, [index[name] for name in (*signal, *background)]))
+    return rows, np.isin(labels[rows], [index[name] for name in signal])
+
+
 def signal_vs_background(
     frame: pd.DataFrame, classes: Sequence[str], signal: Sequence[str], background: Sequence[str], *,
     weighted: bool = False,
 ) -> BinaryScores:
     """Jets of the signal and background classes, discriminant sum(p_signal) / (sum(p_signal) + sum(p_background))."""
-    validate_groups(classes, signal, background)
-    labels = frame["label"].to_numpy()
-    index = {name: i for i, name in enumerate(classes)}
-    rows = np.flatnonzero(np.isin(labels, [index[name] for name in (*signal, *background)]))
+    rows, is_signal = grouped_rows(frame, classes, signal, background)
     p_signal = frame[[f"score_{name}" for name in signal]].to_numpy(np.float64)[rows].sum(axis=1)
     p_background = frame[[f"score_{name}" for name in background]].to_numpy(np.float64)[rows].sum(axis=1)
     total = p_signal + p_background
     # float32 probabilities can underflow to 0 for both groups: such a jet is undecided (0.5), not NaN
     score = np.divide(p_signal, total, out=np.full_like(total, 0.5), where=total > 0)
-    is_signal = np.isin(labels[rows], [index[name] for name in signal])
     return BinaryScores(is_signal, score, jet_weights(frame, weighted)[rows], rows)
 
 
@@ -54,11 +60,7 @@ def anomaly_vs_background(
     weighted: bool = False,
 ) -> BinaryScores:
     """Jets of the signal and background classes, discriminant the anomaly score (a cut on it selects anomalies)."""
-    validate_groups(classes, signal, background)
-    labels = frame["label"].to_numpy()
-    index = {name: i for i, name in enumerate(classes)}
-    rows = np.flatnonzero(np.isin(labels, [index[name] for name in (*signal, *background)]))
-    is_signal = np.isin(labels[rows], [index[name] for name in signal])
+    rows, is_signal = grouped_rows(frame, classes, signal, background)
     score = frame["anomaly_score"].to_numpy(np.float64)[rows]
     return BinaryScores(is_signal, score, jet_weights(frame, weighted)[rows], rows)
 
