@@ -52,6 +52,14 @@ class Autoencoder(nn.Module):
     standardise: Standardise
     encoder: nn.Module
     decoder: nn.Module
+    input_keys: tuple[str, ...]
+    # what the trainer standardises on the background (training/run.py): the one input, over every jet (no mask)
+    standardised_mask: str | None = None
+
+    @property
+    def standardised_input(self) -> str:
+        """The input whose statistics the trainer fills in: the model's only one."""
+        return self.input_keys[0]
 
     def latent(self, x: torch.Tensor) -> torch.Tensor:
         """The bottleneck of each jet (B, latent_dim)."""

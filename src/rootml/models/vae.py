@@ -71,6 +71,7 @@ class VariationalAutoencoder(nn.Module):
         if score not in SCORES:
             raise ValueError(f"unknown VAE score {score!r}; known: {list(SCORES)}")
         self.input_keys: tuple[str, ...] = tuple(base.input_keys)
+        self.standardised_input, self.standardised_mask = base.standardised_input, base.standardised_mask
         self.standardise = base.standardise
         self.encoder = GaussianEncoder(base.encoder)
         self.decoder = base.decoder

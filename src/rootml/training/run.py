@@ -165,10 +165,9 @@ def train_model(
         forward = bdt.booster_forward(booster, objective)
     else:
         if isinstance(objective, Anomaly):  # the input standardisation of the anomaly families (autoencoder.py)
-            # a set model names the input it standardises and the mask of its real particles; the others, input 0
-            key = getattr(plan.model, "standardised_input", plan.input_keys[0])
-            mask_key = getattr(plan.model, "standardised_mask", None)
-            plan.model.standardise.fit(*background_scale(readers["train"], key, objective.train_labels, mask_key))
+            model = plan.model  # names the input it standardises, and for a set the mask of its real particles
+            model.standardise.fit(*background_scale(readers["train"], model.standardised_input,
+                                                    objective.train_labels, model.standardised_mask))
         setup = FitSetup(objective, settings, readers["train"], readers["val"], device, run.seed, files.checkpoint,
                          fingerprint(plan.model_config, readers), run.name, progress)
         loop = fit(plan.model, setup, on_epoch_end)

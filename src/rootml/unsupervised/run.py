@@ -125,7 +125,7 @@ def explore_space(space: Space, out: ExploreFiles, settings: ExploreSettings, se
     rows, scores = [], {}
     for method in settings.clustering:
         start = time.perf_counter()
-        points = embeddings["umap"] if method == "dbscan" and density_space == "umap" else x
+        points = embeddings.get("umap", x) if method == "dbscan" else x
         found = score_clusters(cluster(points, method, n_clusters, seed=seed), space.labels, space.classes)
         seconds[method] = time.perf_counter() - start
         scores[method] = found.to_dict()
