@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -75,6 +76,24 @@ def test_trained_vae_scores_the_shifted_class_higher(data: Path, tmp_path: Path)
     n_background = int(np.isin(shifted_jets(SIZES["train"], 1)[1], [0, 1]).sum())
     assert int(model.steps) == outcome.best_epoch * (n_background // BATCH)
     assert model.kl_weight().item() == pytest.approx(model.beta)  # annealed over 40 steps, fewer than the training's
+
+
+def test_the_best_epoch_does_not_depend_on_the_reported_score(data: Path, tmp_path: Path) -> None:
+    """Validation uses the combined objective whatever `score` is: trained with score kl, the VAE stops at the same
+    epoch with the same weights as with score reconstruction, and only the reported score differs."""
+    torch.set_num_threads(1)
+    trained = {}
+    for score in ("reconstruction", "kl"):
+        entry = {**ENTRY, "hparams": {**ENTRY["hparams"], "score": score}}
+        outcome = train("vae", entry, CONFIG, data, tmp_path / score, device=CPU, progress=False)
+        trained[score] = (outcome, load(tmp_path / score, device=CPU).model)
+    (by_reconstruction, first), (by_kl, second) = trained["reconstruction"], trained["kl"]
+    assert by_kl.best_epoch == by_reconstruction.best_epoch
+    for key, value in first.state_dict().items():
+        torch.testing.assert_close(second.state_dict()[key], value, msg=key)
+    reported = {score: pd.read_parquet(outcome.files.predictions_test)["anomaly_score"].to_numpy()
+                for score, (outcome, _) in trained.items()}
+    assert not np.allclose(reported["kl"], reported["reconstruction"])
 
 
 def test_kl_weight_anneals_with_the_steps_and_survives_the_state_dict() -> None:

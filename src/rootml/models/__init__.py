@@ -12,5 +12,6 @@ logit per class (binary = 2 logits, for CrossEntropyLoss); n_outputs == 1 means 
 (a jet's particles, an event's muons, ...) use weaver's layout: features (B, C, N), points (B, D, N) (the set's
 coordinates), vectors (B, 4, N), mask (B, 1, N) (1 real, 0 padded); a model of several sets reads them as
 `<set>/features`, ... (`sets`). The anomaly families (autoencoder, vae, set_autoencoder) return the
-reconstruction of their standardised input and have `anomaly_score(*inputs) -> (B,)` and `latent(*inputs)`.
+reconstruction of their standardised input and have `anomaly_score(*inputs) -> (B,)`,
+`validation_loss(*inputs) -> (B,)` and `latent(*inputs)`.
 """

@@ -73,6 +73,8 @@ class Autoencoder(nn.Module):
         """Mean squared reconstruction error of each jet's standardised input (B,)."""
         return (self(x) - self.standardise(x)).square().flatten(1).mean(dim=1)
 
+    validation_loss = anomaly_score
+
 
 class DenseAutoencoder(Autoencoder):
     """Dense encoder to `latent_dim` and mirrored decoder on `highlevel` (B, F) -> (B, F)."""

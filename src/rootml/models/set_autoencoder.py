@@ -73,6 +73,8 @@ class SetAutoencoder(nn.Module):
         """Chamfer distance of each jet's reconstruction to its standardised real particles (B,), in float32."""
         return chamfer_distance(self(features, mask), self.standardise(features), mask)
 
+    validation_loss = anomaly_score
+
 
 def build(spec: BuildSpec) -> SetAutoencoder:
     """A set autoencoder for `spec.dim` particle features (n_outputs is not used: the output is the set)."""

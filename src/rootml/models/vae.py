@@ -7,8 +7,9 @@ training mode z is sampled by reparameterisation and anomaly_score is the per-je
 (mean over the inputs) + β_eff · KL (q(z|x) against the unit Gaussian prior), where β_eff = beta · min(1, steps /
 anneal_steps) grows with the optimiser steps, counted in the buffer `steps` (saved in the state dict, so a resumed or
 fine-tuned model keeps its weight). In eval mode nothing is sampled (z = mean) and anomaly_score is the configured
-`score`; anomaly_scores gives all of them. forward returns the reconstruction (from the mean in eval mode: what ONNX
-exports); latent(x) is the mean, the latent the explore stage embeds.
+`score`; anomaly_scores gives all of them; validation_loss (what picks the best epoch) is the combined score
+whatever `score` is. forward returns the reconstruction (from the mean in eval mode: what ONNX exports); latent(x)
+is the mean, the latent the explore stage embeds.
 """
 
 from __future__ import annotations
@@ -102,6 +103,10 @@ class VariationalAutoencoder(nn.Module):
         reconstruction, kl = per_jet_mse(self.decoder(mean), x), kl_divergence(mean, logvar)
         return {"reconstruction": reconstruction, "kl": kl, "combined": reconstruction + self.beta * kl,
                 "latent_distance": mean.float().norm(dim=1)}
+
+    def validation_loss(self, x: torch.Tensor) -> torch.Tensor:
+        """The deterministic objective of each jet (B,): the combined score, whichever score is configured."""
+        return self.anomaly_scores(x)["combined"]
 
     def anomaly_score(self, x: torch.Tensor) -> torch.Tensor:
         """Per jet (B,): the training objective in training mode (one more optimiser step counted), else `score`."""

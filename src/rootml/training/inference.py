@@ -22,15 +22,17 @@ def to_tensors(batch: Mapping[str, np.ndarray], keys: Sequence[str], device: Com
             for key in keys}
 
 
-def torch_forward(model: nn.Module, objective: Objective, device: ComputeDevice) -> Forward:
-    """Outputs (objective space, float32 numpy) of a torch model in eval mode for one batch of arrays."""
+def torch_forward(model: nn.Module, objective: Objective, device: ComputeDevice, validation: bool = False) -> Forward:
+    """Outputs (objective space, float32 numpy) of a torch model in eval mode for one batch of arrays: what the
+    task predicts, or with `validation` what the task validates (its validation_forward)."""
     keys = list(model.input_keys)
+    apply = objective.validation_forward if validation else objective.forward
 
     def forward(batch: Mapping[str, np.ndarray]) -> np.ndarray:
         """One batch through the model, without gradients."""
         tensors = to_tensors(batch, keys, device)
         with torch.no_grad(), device.autocast():
-            outputs = objective.forward(model, [tensors[key] for key in keys])
+            outputs = apply(model, [tensors[key] for key in keys])
         return outputs.float().cpu().numpy()
 
     return forward

@@ -48,6 +48,8 @@ class Classification:
         """Logits (B, n_classes)."""
         return model(*inputs)
 
+    validation_forward = forward
+
     def row_loss(self, outputs: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Per-jet cross entropy (B,), times the class weight of the jet's class."""
         weight = None if self.class_weights is None else torch.tensor(self.class_weights, device=outputs.device)
@@ -111,6 +113,8 @@ class Regression:
         """Standardized prediction (and log-variance) (B, n_outputs)."""
         return model(*inputs)
 
+    validation_forward = forward
+
     def row_loss(self, outputs: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Per-jet squared error or Gaussian negative log-likelihood in standardized units (B,)."""
         target = (batch[self.target_key].float() - self.mean) / self.std
@@ -167,6 +171,11 @@ class Anomaly:
     def forward(self, model: nn.Module, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
         """The model's anomaly score per jet (B,): its training objective in training mode."""
         return model.anomaly_score(*inputs)
+
+    def validation_forward(self, model: nn.Module, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+        """The model's validation loss per jet (B,): the deterministic training objective, whatever score the model
+        reports (a VAE validated on its KL term alone would pick the epochs before the KL weight grew)."""
+        return model.validation_loss(*inputs)
 
     def row_loss(self, outputs: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """The score is the loss."""

@@ -109,7 +109,7 @@ def validate(model: nn.Module, setup: FitSetup, batch_size: int) -> dict[str, fl
     objective = setup.objective
     model.eval()
     target_keys = [objective.target_key] if objective.target_key else []
-    forward = torch_forward(model, objective, setup.device)
+    forward = torch_forward(model, objective, setup.device, validation=True)
     val = collect(forward, setup.val, list(model.input_keys), ["label", "weight", *target_keys], batch_size)
     rows = objective.row_loss(torch.from_numpy(val.outputs), {k: torch.from_numpy(v) for k, v in val.meta.items()})
     trained = np.ones(len(rows), bool) if objective.train_labels is None else np.isin(
