@@ -142,6 +142,8 @@ def test_metrics_table_ranks_the_better_tagger_first(evaluated: tuple[Path, dict
     for heading in ("## Classification: t vs g, q", "## One-vs-rest AUC per class", "## Regression",
                     "## Anomaly detection"):
         assert heading in markdown
+    anomaly_table = markdown.split("## Anomaly detection")[1]
+    assert "mass JSD at ε_S = 30%" in anomaly_table and f"{table.loc['ae', 'jsd_30']:.4g}" in anomaly_table
     pnet_auc = f"{table.loc['pnet', 'auc_sb']:.3f}"
     assert pnet_auc in markdown and "±" in markdown
     pd.testing.assert_frame_equal(summary["metrics"].set_index("model"), table, check_dtype=False, atol=1e-12)

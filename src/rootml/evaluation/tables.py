@@ -69,7 +69,7 @@ def markdown_tables(table: pd.DataFrame, classes: Sequence[str], signal: Sequenc
                                       "resolution": "Resolution"}),
         "anomaly": ("Anomaly detection: non-background classes vs background",
                     {"family": "Family", "background": "Background", "auc_sb": "AUC", **rejections,
-                     **{f"auc_{name}": f"AUC {name}" for name in classes}}),
+                     **{f"auc_{name}": f"AUC {name}" for name in classes}, **jsds}),
     }
     parts = ["# Model metrics (test split)"]
     for task, (heading, headers) in sections.items():
