@@ -54,6 +54,23 @@ def train_input(wildcards) -> dict[str, str]:
     return prepared_inputs(MODEL_RUNS[wildcards.model].representations)
 
 
+def teacher_input(wildcards) -> dict[str, str]:
+    """A distilled run's teacher: its trained files (teacher_config, teacher_weights: the DAG trains it first) and the
+    training and validation files of the representations it reads beyond the student's (it is run on the student's
+    jets); nothing for other runs."""
+    student = MODEL_RUNS[wildcards.model]
+    if student.distill is None:
+        return {}
+    files = model_files(student.distill.teacher_run)
+    reads = MODEL_RUNS[student.distill.teacher_run].representations
+    return {
+        "teacher_config": files["config"],
+        "teacher_weights": files["weights"],
+        # the splits rootml.training.distill.TAUGHT_SPLITS runs the teacher on (not imported: it would load torch)
+        **prepared_inputs([rep for rep in reads if rep not in student.representations], ["train", "val"]),
+    }
+
+
 def train_gpus(wildcards) -> int:
     """GPUs of one training job: none for the BDT, resources.train_gpus for torch models."""
     return 0 if MODEL_RUNS[wildcards.model].family == "bdt" else config["resources"]["train_gpus"]

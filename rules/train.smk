@@ -6,6 +6,7 @@ BDT_RUNS = runs_where(lambda run: run.family == "bdt")
 rule train:
     input:
         unpack(train_input),
+        unpack(teacher_input),
     output:
         **ModelFiles.of_family("results/models/{model}", "torch").as_outputs(),
     log:

@@ -58,6 +58,10 @@ def test_every_stage_wrote_its_outputs(tiny_run: Path) -> None:
     summary = (tiny_run / "results" / "summary.md").read_text()
     assert "| pnet" in summary and "onnxruntime" in summary and "## Feature ranking" in summary
     assert "## Latent spaces and clustering" in summary and "| highlevel" in summary
+    distilled = summary.split("## Knowledge distillation")[1].split("\n## ")[0]
+    assert "| student" in distilled and "pnet" in distilled
+    student = json.loads((tiny_run / "results" / "models" / "student" / "model_config.json").read_text())
+    assert student["teacher"]["run"] == "pnet" and student["distill"]["temperature"] == 4.0
 
 
 def test_html_report_holds_every_figure(tiny_run: Path, run_snakemake) -> None:

@@ -227,6 +227,23 @@ def sample_chunks(config: Mapping[str, Any], name: str) -> list[str]:
 REPRESENTATION_OF_INPUT: dict[str, str] = {"highlevel": "highlevel", "image": "images"}
 
 
+def run_name(model: str, seeds: int, index: int) -> str:
+    """The run of the `index`-th seed copy of entry `model`: the entry's name, or name_s{i} when it has several."""
+    return model if seeds == 1 else f"{model}_s{index}"
+
+
+@dataclass(frozen=True)
+class Distillation:
+    """A model entry's `distill` block resolved: the teacher entry and the run of it that teaches (its first seed
+    copy), temperature, alpha, and the entry of the student trained alone (null: found by comparing the runs)."""
+
+    teacher: str
+    teacher_run: str
+    temperature: float
+    alpha: float
+    baseline: str | None
+
+
 @dataclass(frozen=True)
 class ModelRun:
     """One training run of a model entry, resolved once from the config: family, task, hyper-parameters and trainer
@@ -247,6 +264,7 @@ class ModelRun:
     features: list[str] | None
     sets: list[str] | None  # the sets a model of a set family reads (features.sets), in their order
     representations: list[str]
+    distill: Distillation | None = None  # knowledge distillation from a trained teacher (models.<name>.distill)
 
     @property
     def key(self) -> str:
@@ -259,9 +277,12 @@ class ModelRun:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> ModelRun:
-        """The run `as_dict` wrote (other keys, as in a model_config.json, are left out)."""
-        run = {field.name: values[field.name] for field in fields(cls)}
-        return cls(**{**run, "training": TrainingSettings(**run["training"])})
+        """The run `as_dict` wrote (other keys, as in a model_config.json, are left out; one written before
+        `distill` existed reads as no distillation)."""
+        run = {field.name: values[field.name] for field in fields(cls) if field.name != "distill"}
+        distill = values.get("distill")
+        return cls(**{**run, "training": TrainingSettings(**run["training"]),
+                      "distill": None if distill is None else Distillation(**distill)})
 
 
 def model_run(name: str, entry: Mapping[str, Any], config: Mapping[str, Any]) -> ModelRun:
@@ -274,7 +295,7 @@ def model_runs(config: Mapping[str, Any]) -> dict[str, ModelRun]:
     runs = {}
     for name, entry in resolve_block("models", config.get("models")).items():
         for index in range(entry["seeds"]):
-            run = name if entry["seeds"] == 1 else f"{name}_s{index}"
+            run = run_name(name, entry["seeds"], index)
             runs[run] = _resolve_run(name, entry, config, index, run)
     return runs
 
@@ -315,4 +336,54 @@ def _resolve_run(name: str, entry: Mapping[str, Any], config: Mapping[str, Any],
         training=TrainingSettings.resolve(config.get("training"), entry.get("training"), f"{key}.training"),
         seed=derive_seed(config["seed"], "train", name, seed_index), n_particles=entry.get("n_particles"),
         features=entry.get("features"), sets=sets, representations=representations,
+        distill=resolve_distillation(name, entry, config),
     )
+
+
+def _models_entry(config: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The entry `models.<name>` of the config, schema-checked with its defaults filled in."""
+    return resolve_block("models", {name: config["models"][name]})[name]
+
+
+def resolve_distillation(name: str, entry: Mapping[str, Any], config: Mapping[str, Any]) -> Distillation | None:
+    """The entry's `distill` block checked against the other entries (ConfigError naming the key): the teacher
+    must be another classifier entry that does not learn from this one, the student a torch classifier."""
+    block = entry.get("distill")
+    if block is None:
+        return None
+    key, models = f"models.{name}.distill", config.get("models") or {}
+    if entry["task"] != "classification" or entry["family"] == "bdt":
+        raise ConfigError(key, f"distillation trains a torch classifier on the teacher's soft targets; this entry "
+                               f"is a {entry['task']} of family '{entry['family']}'"
+                               + (" (XGBoost fits the labels only)" if entry["family"] == "bdt" else ""))
+    teacher = block["teacher"]
+    if teacher == name:
+        raise ConfigError(f"{key}.teacher", f"'{name}' cannot be its own teacher")
+    if teacher not in models:
+        known = sorted(models)
+        raise ConfigError(f"{key}.teacher", f"'{teacher}' is not a model entry; models: {known}"
+                                            f"{did_you_mean(teacher, known)}")
+    teacher_entry = _models_entry(config, teacher)
+    if teacher_entry["task"] != "classification":
+        raise ConfigError(f"{key}.teacher", f"the teacher '{teacher}' is a {teacher_entry['task']} model; a teacher "
+                                            f"must be a classifier of the classes (task: classification)")
+    chain, current = [name, teacher], teacher_entry
+    while current.get("distill") is not None:  # a teacher may be a student in turn, of another model than this one
+        upstream = current["distill"]["teacher"]
+        if upstream in chain:
+            raise ConfigError(f"{key}.teacher", f"the teachers form a cycle: {' <- '.join([*chain, upstream])}")
+        if upstream not in models:
+            break  # that entry's own distill.teacher reports it
+        chain.append(upstream)
+        current = _models_entry(config, upstream)
+    baseline = block["baseline"]
+    if baseline is not None:
+        if baseline not in models or baseline == name:
+            known = sorted(set(models) - {name})
+            raise ConfigError(f"{key}.baseline", f"'{baseline}' is not another model entry; models: {known}"
+                                                 f"{did_you_mean(baseline, known)}")
+        if _models_entry(config, baseline).get("distill") is not None:
+            raise ConfigError(f"{key}.baseline", f"the baseline '{baseline}' is itself distilled: it must be the "
+                                                 "student trained alone")
+    return Distillation(teacher=teacher, teacher_run=run_name(teacher, teacher_entry["seeds"], 0),
+                        temperature=float(block["temperature"]), alpha=float(block["alpha"]), baseline=baseline)

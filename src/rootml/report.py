@@ -1,8 +1,9 @@
-"""results/summary.md: every metric table of a run (evaluation, pruning, latency, ranking) and its figures, read from
-the files docs/contracts.md lays out."""
+"""results/summary.md: every metric table of a run (evaluation, pruning, latency, ranking, knowledge distillation) and
+its figures, read from the files docs/contracts.md lays out."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -11,7 +12,14 @@ import numpy as np
 import pandas as pd
 
 from rootml.atomic import atomic_output
+from rootml.evaluation.distillation import (
+    baseline_run,
+    distillation_table,
+    parameter_count_of,
+    render_distillation,
+)
 from rootml.evaluation.tables import format_with_error
+from rootml.training.files import ModelFiles
 
 LATENCY_COLUMNS = ("backend", "device", "batch_size", "latency_ms", "throughput_per_s", "n_parameters", "n_nonzero")
 TOP_FEATURES = 10
@@ -92,16 +100,36 @@ def clustering_section(tables: Sequence[Path]) -> list[str]:
             "against the true classes (results/explore/).", "", _table(frame), ""]
 
 
+def distillation_section(metrics: pd.DataFrame, models_dir: Path) -> list[str]:
+    """Teacher, student alone and distilled student of every distilled run among the evaluated ones (metrics.csv),
+    read from their trained-model folders models_dir/{run}/ (no lines when no run is distilled)."""
+    folders = {run: ModelFiles.in_directory(models_dir / run) for run in metrics["model"]}
+    runs = {run: json.loads(files.config.read_text()) for run, files in folders.items() if files.config.is_file()}
+    distilled = {run: config for run, config in runs.items() if config.get("distill")}
+    if not distilled:
+        return []
+    members = {member for run, config in distilled.items()
+               for member in (run, config["distill"]["teacher_run"], baseline_run(config, runs)) if member in runs}
+    counts = {}
+    for run in members:
+        files = ModelFiles.of_family(models_dir / run, runs[run]["family"])
+        counts[run] = parameter_count_of(files.config, files.weights)
+    return render_distillation(distillation_table(runs, metrics, counts))
+
+
 def write_summary(out_path: Path, *, metrics_md: Path, metrics_csv: Path, pruned: Mapping[str, tuple[Path, Path]],
                   ranked: Mapping[str, Path], clusters: Sequence[Path], figures: Sequence[Path],
-                  relative_to: Path) -> None:
-    """Write the run's summary: evaluation metrics, pruning and latency, rankings, clustering scores, and the path
-    (relative to `relative_to`) of every PNG figure among `figures` (files, or folders searched recursively)."""
+                  relative_to: Path, models_dir: Path | None = None) -> None:
+    """Write the run's summary: evaluation metrics, pruning and latency, rankings, clustering scores, knowledge
+    distillation (the trained models in `models_dir`, default relative_to/models), and the path (relative to
+    `relative_to`) of every PNG figure among `figures` (files, or folders searched recursively)."""
     pngs = {path for entry in figures for path in ([entry] if entry.is_file() else entry.rglob("*.png"))
             if path.suffix == ".png"}
     # the metrics file's own headings go one level down, under the summary's title
     metrics = [f"#{line}" if line.startswith("#") else line for line in metrics_md.read_text().strip().splitlines()]
-    lines = ["# rootml run summary", "", *metrics, "", *seeds_section(pd.read_csv(metrics_csv))]
+    evaluated = pd.read_csv(metrics_csv)
+    lines = ["# rootml run summary", "", *metrics, "", *seeds_section(evaluated)]
+    lines += distillation_section(evaluated, models_dir or relative_to / "models")
     lines += pruning_section(pruned) if pruned else []
     lines += ranking_section(ranked) if ranked else []
     lines += clustering_section(clusters) if clusters else []

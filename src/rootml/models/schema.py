@@ -15,6 +15,28 @@ from rootml.models.specs import FAMILY_SPECS, family_schema
 
 TASKS: tuple[str, ...] = ("classification", "regression", "anomaly")
 
+# knowledge distillation of a classifier entry (rootml.config.Distillation, rootml.training.distill)
+DISTILL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["teacher"],
+    "description": "knowledge distillation: train this classifier on the soft targets of a trained classifier as well "
+                   "as on the labels, per jet alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) + "
+                   "(1 - alpha) * cross entropy; the teacher runs on the same jets, whatever inputs it reads",
+    "properties": {
+        "teacher": {"type": "string", "description": "a classifier entry of `models` (its first seed copy), "
+                                                    "trained before this one"},
+        "temperature": {"type": "number", "exclusiveMinimum": 0, "default": 4.0,
+                        "description": "T: both logits are divided by it before the softmax (T > 1 softens them)"},
+        "alpha": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5,
+                  "description": "weight of the soft-target term; 1 - alpha weighs the cross entropy on the labels"},
+        "baseline": {"type": ["string", "null"], "default": None,
+                     "description": "the entry of the same student trained alone, compared in the summary (null: "
+                                    "an entry of the same family, inputs, hyper-parameters and training without "
+                                    "distill, when the config has one)"},
+    },
+}
+
 
 def model_entry_schema(family: str, training: dict[str, Any]) -> dict[str, Any]:
     """Schema of one `models.<name>` entry of `family`: its hyper-parameters, task and training overrides."""
@@ -43,6 +65,7 @@ def model_entry_schema(family: str, training: dict[str, Any]) -> dict[str, Any]:
                          "description": "high-level-input models: train on this subset of features.highlevel"},
             "hparams": family_schema(family),
             "training": training,
+            "distill": DISTILL_SCHEMA,
         },
     }
 

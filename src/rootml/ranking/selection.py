@@ -70,7 +70,7 @@ def retrainer(
     names = splits["train"][1]
     trained = ModelRun.from_dict(model_config)
     training = trained.training if num_threads is None else replace(trained.training, num_threads=num_threads)
-    run = replace(trained, features=None, n_particles=None, training=training)
+    run = replace(trained, features=None, n_particles=None, training=training, distill=None)  # retrained alone
 
     def score(features: Sequence[str]) -> float:
         """Retrain on `features` and return the test metric."""

@@ -5,7 +5,8 @@ are combined row by row. The representations are highlevel, images and the sets 
 keep their names (features, points, vectors, mask), those of several sets are read as `<set>/<name>`. A split of at
 most `max_jets_in_memory` jets is read once and kept in memory; a bigger one is streamed every epoch: contiguous
 blocks aligned to the HDF5 chunks are read in a seeded random order, gathered into a buffer of at most
-`max_jets_in_memory` jets and shuffled within it.
+`max_jets_in_memory` jets and shuffled within it. A column computed in memory (add_column: a distillation teacher's
+logits per jet) is read along with the file datasets, row by row.
 """
 
 from __future__ import annotations
@@ -79,7 +80,17 @@ class SplitReader:
             self._scan(rep, path)
         self.n_rows = self.datasets["label"].shape[0]
         self._cache: dict[str, np.ndarray] = {}
+        self._memory: dict[str, np.ndarray] = {}  # columns added in memory (add_column), one row per jet in file order
         self._apply_view(view_key)
+
+    def add_column(self, key: str, values: np.ndarray) -> None:
+        """Read `values` (one row per jet of the split, in file order) as dataset `key` of every batch, shuffled and
+        streamed with the file datasets."""
+        if key in self.datasets or key in self._memory:
+            raise ValueError(f"dataset '{key}' exists already in the {self.split} split")
+        if len(values) != self.n_rows:
+            raise ValueError(f"column '{key}' has {len(values)} rows, the {self.split} split {self.n_rows}")
+        self._memory[key] = np.asarray(values)
 
     def set_key(self, set_name: str, name: str) -> str:
         """The key of dataset `name` of set `set_name`: `name` itself when the reader has one set, else <set>/<name>."""
@@ -161,7 +172,7 @@ class SplitReader:
     def require(self, keys: Sequence[str]) -> None:
         """Raise InputError naming the files when one of `keys` is in none of them."""
         for key in keys:
-            if key not in self.datasets:
+            if key not in self.datasets and key not in self._memory:
                 raise InputError(f"dataset '{key}' not found in the prepared {self.split} files",
                                  file=", ".join(map(str, self.paths)))
 
@@ -225,12 +236,13 @@ class SplitReader:
 
     def _block_rows(self, keys: Sequence[str]) -> int:
         """Rows per read: whole chunks of the widest dataset (whose reads dominate), at most max_jets_in_memory."""
-        widest = max(keys, key=lambda key: self.datasets[key].row_bytes)
+        widest = max((key for key in keys if key in self.datasets), key=lambda key: self.datasets[key].row_bytes)
         chunk = self.datasets[widest].chunk_rows
         return chunk * max(1, min(round(TARGET_BLOCK_ROWS / chunk), self.max_jets_in_memory // chunk))
 
     def _cached(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         """Whole datasets kept in memory (the split fits in max_jets_in_memory)."""
+        self._cache.update({key: self._memory[key] for key in keys if key in self._memory})
         missing = [key for key in keys if key not in self._cache]
         if missing:
             with contextlib.ExitStack() as stack:
@@ -242,8 +254,10 @@ class SplitReader:
         self, files: Mapping[Path, h5py.File], keys: Sequence[str], start: int, stop: int,
     ) -> dict[str, np.ndarray]:
         """Rows [start, stop) of `keys`, checked for NaN/inf and for the same jets (event_id) in every file."""
-        out = {}
+        out = {key: self._memory[key][start:stop] for key in keys if key in self._memory}
         for key in keys:
+            if key in self._memory:
+                continue
             info = self.datasets[key]
             values = self.view.slice(key, files[info.path][info.name][start:stop], self._columns)
             if info.is_float and not np.isfinite(values).all():

@@ -2,6 +2,7 @@
 
 Model outputs live in one space per task: class logits (classification), the standardized target and,
 for the Gaussian loss, its log-variance (regression), the anomaly score (anomaly: e.g. a reconstruction error).
+A distilled classifier (Distillation) trains on a trained teacher's logits as well as on the labels.
 """
 
 from __future__ import annotations
@@ -203,7 +204,85 @@ class Anomaly:
         return {"task": self.task, "background": list(self.background)}
 
 
-Objective = Classification | Regression | Anomaly
+TEACHER_LOGITS = "teacher_logits"  # the in-memory dataset of a distillation's teacher logits (rootml.training.distill)
+
+
+def distillation_loss(student: torch.Tensor, teacher: torch.Tensor, labels: torch.Tensor, temperature: float,
+                      alpha: float, class_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-jet Hinton loss (B,): alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha) *
+    cross entropy of the student's logits and the labels (times the class weight of the jet's class, if any).
+
+    T^2 keeps the gradient of the soft term on the scale of the hard one as T grows (arXiv:1503.02531).
+    """
+    soft = nn.functional.kl_div(nn.functional.log_softmax(student / temperature, dim=1),
+                                nn.functional.log_softmax(teacher / temperature, dim=1),
+                                reduction="none", log_target=True).sum(dim=1)
+    hard = nn.functional.cross_entropy(student, labels, weight=class_weights, reduction="none")
+    return alpha * temperature**2 * soft + (1.0 - alpha) * hard
+
+
+@dataclass(frozen=True)
+class Distillation:
+    """A classifier trained as the student of a teacher: the Hinton loss on the teacher's logits of each jet (the
+    dataset TEACHER_LOGITS, its target) and the labels; outputs, scores, monitors and metrics are the wrapped
+    classifier's.
+
+    The validation loss (early stopping, best epoch) is the same distillation loss: the best epoch is the one that
+    best does what the student is trained to do, and the teacher's probabilities make a small validation split's
+    estimate less noisy than its labels alone (val_auc, the student's own, is in the history beside it).
+    """
+
+    base: Classification
+    temperature: float
+    alpha: float
+    task: str = field(default="classification", init=False)
+    train_labels = None
+    target_key = TEACHER_LOGITS
+
+    @property
+    def classes(self) -> list[str]:
+        """The classes of the wrapped classifier."""
+        return self.base.classes
+
+    @property
+    def n_outputs(self) -> int:
+        """One logit per class."""
+        return self.base.n_outputs
+
+    def forward(self, model: nn.Module, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Logits (B, n_classes)."""
+        return model(*inputs)
+
+    validation_forward = forward
+
+    def row_loss(self, outputs: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Per-jet distillation loss (B,) of the student's logits against the teacher's and the labels."""
+        weights = self.base.class_weights
+        return distillation_loss(outputs.float(), batch[TEACHER_LOGITS].float(), batch["label"], self.temperature,
+                                 self.alpha, None if weights is None else torch.tensor(weights, device=outputs.device))
+
+    def scores(self, outputs: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, n_classes)."""
+        return self.base.scores(outputs)
+
+    def columns(self, outputs: np.ndarray, meta: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """score_{class} columns."""
+        return self.base.columns(outputs, meta)
+
+    def monitor(self, outputs: np.ndarray, meta: Mapping[str, np.ndarray]) -> dict[str, float | None]:
+        """Validation accuracy and macro one-vs-rest AUC of the student."""
+        return self.base.monitor(outputs, meta)
+
+    def metrics(self, outputs: np.ndarray, meta: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        """The classifier's metrics (its loss: the cross entropy on the labels)."""
+        return self.base.metrics(outputs, meta)
+
+    def describe(self) -> dict[str, Any]:
+        """Task settings for model_config.json."""
+        return self.base.describe()
+
+
+Objective = Classification | Regression | Anomaly | Distillation
 
 
 def make_objective(run: ModelRun, classes: Sequence[str],

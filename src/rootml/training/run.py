@@ -1,4 +1,5 @@
-"""train_model: one training run of a model entry -> the files of a trained model (the train rule's entry point)."""
+"""train_model: one training run of a model entry -> the files of a trained model (the train rule's entry point); a
+distilled entry (models.<name>.distill) learns from its trained teacher's logits as well (rootml.training.distill)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from rootml.atomic import atomic_output
 from rootml.config import ModelRun
@@ -21,7 +23,7 @@ from rootml.training.data import Prepared, SplitReader
 from rootml.training.device import ComputeDevice, configure_torch, select_device
 from rootml.training.files import ModelFiles
 from rootml.training.inference import torch_forward
-from rootml.training.objectives import Anomaly, Objective, Regression, make_objective
+from rootml.training.objectives import Anomaly, Classification, Distillation, Objective, Regression, make_objective
 from rootml.training.predict import write_predictions
 from rootml.training.records import save_torch, write_history, write_json
 from rootml.training.trainer import EpochCallback, FitSetup, fit
@@ -87,6 +89,13 @@ def background_scale(
     return torch.from_numpy(mean).float(), torch.from_numpy(std).float()
 
 
+def parameter_count(model: Any) -> int:
+    """Trainable parameters of a torch model; tree nodes (splits and leaves) of an XGBoost booster."""
+    if isinstance(model, nn.Module):
+        return sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad)
+    return sum(len(tree.splitlines()) for tree in model.get_dump())  # one line per node in XGBoost's text dump
+
+
 def fingerprint(model_config: Mapping[str, Any], readers: Mapping[str, SplitReader]) -> str:
     """Identity of a training run (thread count aside): a checkpoint with another fingerprint is not resumed."""
     training = {key: value for key, value in model_config["training"].items() if key != "num_threads"}
@@ -142,10 +151,13 @@ def plan_run(run: ModelRun, classes: Sequence[str], prepared: Prepared) -> RunPl
 def train_model(
     run: ModelRun, classes: Sequence[str], prepared: Prepared, files: ModelFiles, *,
     device: ComputeDevice | None = None, progress: bool = True, on_epoch_end: EpochCallback | None = None,
+    teacher: ModelFiles | None = None,
 ) -> TrainingOutcome:
     """Train `run` on the prepared files (split -> representation -> file) and write `files` (docs/contracts.md).
 
-    A checkpoint left by an interrupted training of the same configuration (files.checkpoint) is resumed.
+    A checkpoint left by an interrupted training of the same configuration (files.checkpoint) is resumed. A distilled
+    run (run.distill) is taught by the trained model `teacher` (default: its run's folder beside `files`), which
+    reads its own representations of `prepared`.
     """
     plan = plan_run(run, classes, prepared)
     settings = run.training
@@ -155,6 +167,16 @@ def train_model(
     files.config.parent.mkdir(parents=True, exist_ok=True)
     log.info("%s: family %s, task %s, inputs %s, seed %d", run.name, run.family, objective.task, plan.input_keys,
              run.seed)
+    trained_objective: Objective = objective
+    if run.distill is not None:
+        from rootml.training.distill import attach_teacher, teacher_files  # on use: loads the teacher's family
+
+        if run.family == "bdt" or not isinstance(objective, Classification):
+            raise ConfigError(f"{run.key}.distill", "distillation trains a torch classifier")
+        taught_by = attach_teacher(run, readers, prepared, teacher or teacher_files(run, files), classes,
+                                   settings.batch_size, device)
+        plan.model_config["teacher"] = taught_by
+        trained_objective = Distillation(objective, run.distill.temperature, run.distill.alpha)
     if run.family == "bdt":
         from rootml.training import bdt  # on use: torch trainings skip XGBoost's and scikit-learn's import
 
@@ -163,19 +185,21 @@ def train_model(
         bdt.save_booster(booster, files.weights)
         best_epoch = booster.num_boosted_rounds()
         forward = bdt.booster_forward(booster, objective)
+        n_parameters = parameter_count(booster)
     else:
         if isinstance(objective, Anomaly):  # the input standardisation of the anomaly families (autoencoder.py)
             model = plan.model  # names the input it standardises, and for a set the mask of its real particles
             model.standardise.fit(*background_scale(readers["train"], model.standardised_input,
                                                     objective.train_labels, model.standardised_mask))
-        setup = FitSetup(objective, settings, readers["train"], readers["val"], device, run.seed, files.checkpoint,
-                         fingerprint(plan.model_config, readers), run.name, progress)
+        setup = FitSetup(trained_objective, settings, readers["train"], readers["val"], device, run.seed,
+                         files.checkpoint, fingerprint(plan.model_config, readers), run.name, progress)
         loop = fit(plan.model, setup, on_epoch_end)
         with atomic_output(files.weights) as tmp:
             save_torch({k: v.cpu() for k, v in plan.model.state_dict().items()}, tmp)
         history, best_epoch = loop.history, loop.best_epoch
         forward = torch_forward(plan.model, objective, device)
-    write_json({**plan.model_config, "best_epoch": best_epoch}, files.config)
+        n_parameters = parameter_count(plan.model)
+    write_json({**plan.model_config, "n_parameters": n_parameters, "best_epoch": best_epoch}, files.config)
     write_history(history, files.history, files.history_csv)
     metrics = write_predictions(forward, objective, readers, plan.input_keys, settings.batch_size, files)
     log.info("%s: test metrics %s", run.name, json.dumps(metrics, sort_keys=True))
