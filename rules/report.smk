@@ -10,6 +10,8 @@ rule summary:
         pruning=expand("results/prune/{model}/pruning.csv", model=PRUNED_RUNS),
         latency=expand("results/prune/{model}/latency.csv", model=PRUNED_RUNS),
         ranking=expand("results/ranking/{model}/comparison.csv", model=RANKED_RUNS),
+        quantization=expand("results/quantize/{model}/quantization.json", model=QUANTIZED_RUNS),
+        firmware=expand("results/firmware/{model}/firmware.csv", model=FIRMWARE_RUNS),
         clusters=expand("results/explore/{space}/clusters.csv", space=EXPLORED_SPACES),
         figures=[
             "results/evaluation/figures",
@@ -17,6 +19,8 @@ rule summary:
             *(["results/plots/jet_images.png"] if images_of(config) else []),
             *(["results/plots/pruning.png"] if PRUNED_RUNS else []),
             *expand("results/prune/{model}/plots", model=PRUNED_RUNS),
+            *expand("results/quantize/{model}/plots", model=QUANTIZED_RUNS),
+            *expand("results/firmware/{model}/plots", model=FIRMWARE_RUNS),
             *expand("results/ranking/{model}/plots", model=RANKED_RUNS),
             *expand("results/explore/{space}/plots", space=EXPLORED_SPACES),
         ],
@@ -33,5 +37,7 @@ rule summary:
     params:
         pruned=PRUNED_RUNS,
         ranked=RANKED_RUNS,
+        quantized=QUANTIZED_RUNS,
+        emulated=FIRMWARE_RUNS,
     script:
         "../workflow_scripts/summary.py"

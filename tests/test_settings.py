@@ -12,15 +12,18 @@ import yaml
 from rootml.config import model_run
 from rootml.errors import ConfigError
 from rootml.evaluation.settings import EvaluateSettings
+from rootml.firmware.settings import FirmwareSettings
 from rootml.generate.settings import GenerateSettings
 from rootml.pruning.settings import PruningSettings
+from rootml.quantize.settings import QuantizationSettings
 from rootml.ranking.settings import RankingSettings
 from rootml.settings import Settings, resolve_block
 from rootml.training.settings import TrainingSettings
 from rootml.unsupervised.settings import ExploreSettings
 
 SCHEMA = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "schema.yaml").read_text())
-BLOCKS = [GenerateSettings, TrainingSettings, PruningSettings, RankingSettings, EvaluateSettings, ExploreSettings]
+BLOCKS = [GenerateSettings, TrainingSettings, PruningSettings, RankingSettings, EvaluateSettings, ExploreSettings,
+          FirmwareSettings, QuantizationSettings]
 
 
 def defaults_of(properties: dict) -> dict:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import TINY
@@ -58,6 +59,13 @@ def test_every_stage_wrote_its_outputs(tiny_run: Path) -> None:
     summary = (tiny_run / "results" / "summary.md").read_text()
     assert "| pnet" in summary and "onnxruntime" in summary and "## Feature ranking" in summary
     assert "## Latent spaces and clustering" in summary and "| highlevel" in summary
+    emulated = pd.read_csv(tiny_run / "results" / "firmware" / "mlp" / "firmware.csv")
+    assert list(emulated["precision"]) == ["ap_fixed<16,6>"] and abs(emulated["metric_diff"].iloc[0]) < 0.05
+    assert "## FPGA firmware emulation" in summary and "ap_fixed<16,6>" in summary
+    quantized = json.loads((tiny_run / "results" / "quantize" / "mlp" / "quantization.json").read_text())
+    assert [row["bits"] for row in quantized["bits"]] == [4, 8] and abs(quantized["int8_metric_change"]) < 0.05
+    assert (tiny_run / "results" / "quantize" / "mlp" / "model_int8.onnx").stat().st_size > 0
+    assert "## Quantization" in summary
     distilled = summary.split("## Knowledge distillation")[1].split("\n## ")[0]
     assert "| student" in distilled and "pnet" in distilled
     student = json.loads((tiny_run / "results" / "models" / "student" / "model_config.json").read_text())

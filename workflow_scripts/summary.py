@@ -1,4 +1,4 @@
-"""Rule summary: results/summary.md from the evaluation, pruning and ranking outputs."""
+"""Rule summary: results/summary.md from the evaluation, pruning, quantization, firmware, ranking, explore outputs."""
 import sys
 from pathlib import Path
 
@@ -15,6 +15,8 @@ def main(sm) -> None:
                           for name, table, latency in zip(sm.params.pruned, sm.input.pruning, sm.input.latency)},
                   ranked={name: Path(table) for name, table in zip(sm.params.ranked, sm.input.ranking)},
                   clusters=[Path(table) for table in sm.input.clusters],
+                  quantized={name: Path(path) for name, path in zip(sm.params.quantized, sm.input.quantization)},
+                  emulated={name: Path(table) for name, table in zip(sm.params.emulated, sm.input.firmware)},
                   figures=[Path(path) for path in sm.input.figures], relative_to=Path("results"))
 
 

@@ -146,8 +146,9 @@ def check_images(config: Mapping[str, Any], sets: Mapping[str, Any]) -> None:
 
 
 def check_model_lists(config: Mapping[str, Any]) -> None:
-    """ranking.models, pruning.models and explore.models must name entries of `models`; explore's torch ones."""
-    for block in ("ranking", "pruning", "explore"):
+    """ranking, pruning, quantization, firmware and explore `models` must name entries of `models`; explore's torch
+    ones."""
+    for block in ("ranking", "pruning", "quantization", "firmware", "explore"):
         for name in config[block]["models"] or []:
             if name not in config["models"]:
                 known = sorted(config["models"])

@@ -1,5 +1,6 @@
-"""results/summary.md: every metric table of a run (evaluation, pruning, latency, ranking, knowledge distillation) and
-its figures, read from the files docs/contracts.md lays out."""
+"""results/summary.md: every metric table of a run (evaluation, knowledge distillation, pruning, latency,
+quantization, firmware emulation, ranking, clustering) and its figures, read from the files docs/contracts.md lays
+out."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from rootml.evaluation.distillation import (
 from rootml.evaluation.tables import format_with_error
 from rootml.training.files import ModelFiles
 
+FIRMWARE_COLUMNS = ("precision", "metric", "float_metric", "metric_diff", "max_abs_diff", "compile_s")
 LATENCY_COLUMNS = ("backend", "device", "batch_size", "latency_ms", "throughput_per_s", "n_parameters", "n_nonzero")
 TOP_FEATURES = 10
 SEED_RUN = re.compile(r"^(?P<model>.+)_s\d+$")  # run names of the `seeds` copies of a model entry (config.model_runs)
@@ -41,6 +43,37 @@ def pruning_section(pruned: Mapping[str, tuple[Path, Path]]) -> list[str]:
         latency = pd.read_csv(timings)
         lines += [f"### {name}", "", _table(steps), "",
                   _table(latency[[c for c in LATENCY_COLUMNS if c in latency.columns]]), ""]
+    return lines
+
+
+def quantization_section(quantized: Mapping[str, Path]) -> list[str]:
+    """Per quantized model (name -> quantization.json): onnxruntime's int8 model against the float one, and the
+    fake-quantized metric (PTQ, QAT) against the bit width."""
+    lines = ["## Quantization", "",
+             "int8: onnxruntime's static int8 model (calibrated on training jets) against the float ONNX model, test "
+             "metric and speed-up per batch size; then the metric of weights and layer outputs fake-quantized to each "
+             "bit width, post-training (ptq) and after quantization-aware fine-tuning (qat) (results/quantize/).", ""]
+    for name, path in quantized.items():
+        summary = json.loads(path.read_text())
+        metric = summary["metric"]
+        int8 = pd.DataFrame([{"metric": metric, "float": summary["onnx_float"][metric],
+                              "int8": summary["int8"][metric], "change": summary["int8_metric_change"],
+                              "max_abs_diff": summary["int8_max_abs_diff"],
+                              **{f"speedup_{key}": value for key, value in summary["int8_speedup"].items()}}])
+        bits = pd.DataFrame(summary["bits"])
+        lines += [f"### {name}", "", _table(int8), "",
+                  _table(bits[[c for c in ("bits", "ptq_metric", "qat_metric") if c in bits.columns]]), ""]
+    return lines
+
+
+def firmware_section(emulated: Mapping[str, Path]) -> list[str]:
+    """The metric of each model's emulated firmware against the fixed-point precision (name -> firmware.csv)."""
+    lines = ["## FPGA firmware emulation (hls4ml, conifer)", "",
+             "Test metric of the bit-accurate C++ emulation at each ap_fixed<W,I> precision against the float model "
+             "(metric_diff = emulated - float); max_abs_diff: largest |output difference| (results/firmware/).", ""]
+    for name, table in emulated.items():
+        scan = pd.read_csv(table)
+        lines += [f"### {name}", "", _table(scan[[c for c in FIRMWARE_COLUMNS if c in scan.columns]]), ""]
     return lines
 
 
@@ -119,10 +152,13 @@ def distillation_section(metrics: pd.DataFrame, models_dir: Path) -> list[str]:
 
 def write_summary(out_path: Path, *, metrics_md: Path, metrics_csv: Path, pruned: Mapping[str, tuple[Path, Path]],
                   ranked: Mapping[str, Path], clusters: Sequence[Path], figures: Sequence[Path],
-                  relative_to: Path, models_dir: Path | None = None) -> None:
-    """Write the run's summary: evaluation metrics, pruning and latency, rankings, clustering scores, knowledge
-    distillation (the trained models in `models_dir`, default relative_to/models), and the path (relative to
-    `relative_to`) of every PNG figure among `figures` (files, or folders searched recursively)."""
+                  relative_to: Path, models_dir: Path | None = None,
+                  quantized: Mapping[str, Path] | None = None, emulated: Mapping[str, Path] | None = None) -> None:
+    """Write the run's summary: evaluation metrics, knowledge distillation (the trained models in `models_dir`,
+    default relative_to/models), pruning and latency, quantization (name -> quantization.json), firmware emulation
+    (name -> firmware.csv), rankings,
+    clustering scores, and the path (relative to `relative_to`) of every PNG figure among `figures` (files, or
+    folders searched recursively)."""
     pngs = {path for entry in figures for path in ([entry] if entry.is_file() else entry.rglob("*.png"))
             if path.suffix == ".png"}
     # the metrics file's own headings go one level down, under the summary's title
@@ -131,6 +167,8 @@ def write_summary(out_path: Path, *, metrics_md: Path, metrics_csv: Path, pruned
     lines = ["# rootml run summary", "", *metrics, "", *seeds_section(evaluated)]
     lines += distillation_section(evaluated, models_dir or relative_to / "models")
     lines += pruning_section(pruned) if pruned else []
+    lines += quantization_section(quantized) if quantized else []
+    lines += firmware_section(emulated) if emulated else []
     lines += ranking_section(ranked) if ranked else []
     lines += clustering_section(clusters) if clusters else []
     lines += ["## Figures", "", "Every figure is written as PDF and PNG; `snakemake --report results/report.html` "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -19,15 +20,22 @@ from rootml.pruning.prune import count_parameters
 from rootml.training.device import select_device
 
 MIN_REPEATS = 3  # timed runs kept even when one run exceeds the time budget
+# onnxruntime's graph optimisation levels by name (Backend.graph_optimization)
+GRAPH_OPTIMIZATION = {"disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+                      "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                      "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                      "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}
 
 
 @dataclass(frozen=True)
 class Backend:
-    """A way to run a model: the torch module itself, or the ONNX file exported from it (onnx_path)."""
+    """A way to run a model: the torch module itself, or the ONNX file exported from it (onnx_path), at an onnxruntime
+    graph optimisation level (a key of GRAPH_OPTIMIZATION; None: onnx_session's default)."""
 
     name: str
     module: nn.Module
     onnx_path: Path | None = None
+    graph_optimization: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,18 @@ def torch_call(module: nn.Module, batch: Mapping[str, np.ndarray], device: torch
     return call
 
 
+def optimized_session(path: str | os.PathLike[str], level: str | None, *, num_threads: int | None = None,
+                      providers: list[str] | None = None) -> ort.InferenceSession:
+    """onnx_session on `path`, at graph optimisation level `level` (a key of GRAPH_OPTIMIZATION) unless None."""
+    if level is None:
+        return onnx_session(path, num_threads=num_threads, providers=providers)
+    options = ort.SessionOptions()
+    if num_threads:
+        options.intra_op_num_threads = num_threads
+    options.graph_optimization_level = GRAPH_OPTIMIZATION[level]
+    return ort.InferenceSession(os.fspath(path), options, providers=providers or ["CPUExecutionProvider"])
+
+
 def onnx_call(session: ort.InferenceSession, batch: Mapping[str, np.ndarray]) -> Callable[[], object]:
     """A no-argument onnxruntime inference on the inputs the session declares (host arrays in and out)."""
     feed = {node.name: batch[node.name] for node in session.get_inputs()}
@@ -118,8 +138,8 @@ def latency_table(
             cuda = gpu.type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers()
             devices = [torch.device("cpu")] + ([torch.device("cuda")] if cuda else [])
         for device in devices:
-            session = None if backend.onnx_path is None else onnx_session(
-                backend.onnx_path, num_threads=threads,
+            session = None if backend.onnx_path is None else optimized_session(
+                backend.onnx_path, backend.graph_optimization, num_threads=threads,
                 providers=["CUDAExecutionProvider"] if device.type == "cuda" else ["CPUExecutionProvider"])
             for batch_size in batch_sizes:
                 batch = take_rows(inputs, batch_size)
