@@ -20,7 +20,13 @@ rule quantize:
         summary="results/quantize/{model}/quantization.json",
         onnx_int8="results/quantize/{model}/model_int8.onnx",
         latency="results/quantize/{model}/latency.csv",
-        plots=directory("results/quantize/{model}/plots"),
+        plots=report(
+            directory("results/quantize/{model}/plots"),
+            patterns=["{name}.png"],
+            caption="captions/quantization.rst",
+            category="Quantization",
+            subcategory="{model}",
+        ),
     log:
         "logs/quantize/{model}.log",
     wildcard_constraints:
