@@ -1,5 +1,6 @@
-# Stage prune: iterative magnitude pruning with fine-tuning, ONNX export checked with onnxruntime,
-# latency table; one job per torch model (first seed copy), then the metric-versus-sparsity figure.
+# Stage prune: iterative magnitude and structured pruning with fine-tuning (L1, early stopping, rewinding), the
+# smaller structured model, ONNX exports checked with onnxruntime, latency table; one job per torch model (first seed
+# copy), then the metric-versus-sparsity figure.
 PRUNED_RUNS = runs_where(
     lambda run: run.family != "bdt"
     and run.seed_index == 0
@@ -17,6 +18,7 @@ rule prune:
         onnx="results/prune/{model}/model.onnx",
         latency="results/prune/{model}/latency.csv",
         plots=directory("results/prune/{model}/plots"),
+        structured=directory("results/prune/{model}/structured"),
     log:
         "logs/prune/{model}.log",
     wildcard_constraints:

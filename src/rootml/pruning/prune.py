@@ -1,8 +1,10 @@
-"""Iterative global magnitude pruning (torch.nn.utils.prune) with fine-tuning between the steps."""
+"""Iterative global magnitude pruning (torch.nn.utils.prune) with fine-tuning between the steps, and the pieces of
+the hls4ml recipe (Duarte et al., arXiv:1804.06913) used while fine-tuning: an L1 penalty on the weights and the
+rewinding of the surviving weights."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import torch
@@ -17,8 +19,9 @@ MODULE_TYPES: dict[str, type[nn.Module]] = {"linear": nn.Linear, "conv1d": nn.Co
 
 @dataclass(frozen=True)
 class PruningStep:
-    """One row of the metric-vs-sparsity table (target 0 is the unpruned model)."""
+    """One row of the metric-vs-sparsity table (target 0 is the unpruned model) of a pruning method."""
 
+    method: str
     target_sparsity: float
     sparsity: float
     metric: float
@@ -66,12 +69,42 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
     return sum(t.numel() for t in tensors), sum(int((t != 0).sum()) for t in tensors)
 
 
-def _validated_schedule(sparsities: Sequence[float]) -> list[float]:
-    """The schedule as floats, checked to be strictly increasing within (0, 1)."""
+def validated_schedule(sparsities: Sequence[float], key: str = "pruning.sparsities") -> list[float]:
+    """The schedule as floats, checked to be strictly increasing within (0, 1); ConfigError names `key`."""
     schedule = [float(s) for s in sparsities]
     if not schedule or any(not 0.0 < s < 1.0 for s in schedule) or schedule != sorted(set(schedule)):
-        raise ConfigError("pruning.sparsities", f"expected strictly increasing values in (0, 1), got {schedule}")
+        raise ConfigError(key, f"expected strictly increasing values in (0, 1), got {schedule}")
     return schedule
+
+
+def make_permanent(model: nn.Module) -> nn.Module:
+    """Remove every pruning mask of `model` in place (prune.remove: masked entries stay zero); returns `model`."""
+    for module in model.modules():
+        for name in [name for name, _ in module.named_buffers(recurse=False) if name.endswith("_mask")]:
+            prune.remove(module, name.removesuffix("_mask"))
+    return model
+
+
+def l1_penalty(strength: float, types: tuple[type[nn.Module], ...]) -> Callable[[nn.Module], torch.Tensor]:
+    """penalty(model) = strength * sum |w| over the (masked) weights of the modules of `types`: hls4ml's L1 kernel
+    regulariser (Keras' l1, summed, not averaged), added to the training loss while fine-tuning."""
+
+    def penalty(model: nn.Module) -> torch.Tensor:
+        """The L1 term, differentiable through the weights (weight_orig * mask while pruning)."""
+        terms = [(m.weight_orig * m.weight_mask if hasattr(m, "weight_orig") else m.weight).abs().sum()
+                 for m in model.modules() if isinstance(m, types)]
+        return strength * torch.stack(terms).sum()
+
+    return penalty
+
+
+def rewind(model: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
+    """Reset every parameter and buffer of `model` to its value in `state` (a state_dict of the model before pruning),
+    keeping the masks: the surviving weights get their trained values back, the pruned ones stay zero."""
+    with torch.no_grad():
+        for key, value in model.state_dict().items():
+            if not key.endswith("_mask"):
+                value.copy_(state[key.removesuffix("_orig")])
 
 
 def _step(model: nn.Module, target: float, types: tuple[type[nn.Module], ...]) -> None:
@@ -94,7 +127,7 @@ def iterative_prune(
     The first row is the unpruned model. Masks stay active (pruned weights stay zero) during fine_tune
     and are made permanent (prune.remove) at the end; the returned model is the last step's.
     """
-    schedule = _validated_schedule(sparsities)
+    schedule = validated_schedule(sparsities)
     types = module_classes(module_types)
     if not prunable_weights(model, types):
         raise ConfigError("pruning.module_types", f"{type(model).__name__} has no modules of {list(module_types)}")
@@ -102,7 +135,8 @@ def iterative_prune(
     def row(target: float) -> PruningStep:
         """Measure sparsity, metric and parameter counts of the model as it is now."""
         n_parameters, n_nonzero = count_parameters(model)
-        return PruningStep(target, weight_sparsity(model, types), float(evaluate(model)), n_parameters, n_nonzero)
+        return PruningStep("magnitude", target, weight_sparsity(model, types), float(evaluate(model)), n_parameters,
+                           n_nonzero)
 
     table = [row(0.0)]
     for target in schedule:
@@ -110,7 +144,5 @@ def iterative_prune(
         if fine_tune is not None:
             fine_tune(model)
         table.append(row(target))
-    for module, name in prunable_weights(model, types):
-        prune.remove(module, name)
-    return table, model
+    return table, make_permanent(model)
 

@@ -45,6 +45,7 @@ class FitSetup:
     fingerprint: str
     name: str = "model"
     progress: bool = True
+    penalty: Callable[[nn.Module], torch.Tensor] | None = None  # added to each batch's training loss (pruning's L1)
 
 
 def batch_size_for(settings: TrainingSettings, n_train: int, name: str) -> int:
@@ -91,6 +92,8 @@ def train_epoch(
         rows = objective.row_loss(outputs, tensors)
         weights = tensors["weight"].float()
         loss = (rows * weights).sum() / weights.sum().clamp(min=torch.finfo(torch.float32).tiny)
+        if setup.penalty is not None:  # in the optimised loss only: train_loss and val_loss stay the task's
+            loss = loss + setup.penalty(model)
         opt.optimizer.zero_grad(set_to_none=True)
         opt.scaler.scale(loss).backward()
         if setup.settings.grad_clip is not None:
