@@ -7,7 +7,7 @@ import copy
 import functools
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import fields
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -120,6 +120,10 @@ class Settings:
     def from_config(cls, block: Mapping[str, Any] | None = None) -> Self:
         """The settings of the config block `block` (None or partial: the schema's defaults for the rest)."""
         return cls(**resolve_block(cls.BLOCK, block))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as a plain dict (rule params, the settings recorded in a stage's JSON summary)."""
+        return asdict(self)  # type: ignore[call-overload]
 
     @classmethod
     def field_names(cls) -> list[str]:

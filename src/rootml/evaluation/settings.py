@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from rootml.settings import Settings, resolve_block
@@ -35,6 +35,3 @@ class EvaluateSettings(Settings):
             values["sculpting"] = {**values["sculpting"], "observable": "jet_mass"}
         return cls(**values)
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict (rule params)."""
-        return asdict(self)

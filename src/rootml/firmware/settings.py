@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from rootml.config import ModelRun
 from rootml.errors import ConfigError, did_you_mean
@@ -37,9 +36,6 @@ class FirmwareSettings(Settings):
     tolerance: float
     num_threads: int | None
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict (for firmware.json)."""
-        return asdict(self)
 
 
 def tool_of(run: ModelRun) -> str:

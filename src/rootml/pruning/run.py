@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from rootml.atomic import atomic_output
-from rootml.errors import ConfigError, InputError, RootmlError
+from rootml.errors import ConfigError, RootmlError
 from rootml.files import FileSet
 from rootml.models.registry import build_model
 from rootml.plotting.pruning import plot_class_metric_vs_sparsity
@@ -38,8 +38,8 @@ from rootml.pruning.structured import iterative_structured_prune, n_units, shrin
 from rootml.seeds import derive_seed
 from rootml.training.data import Prepared, SplitReader
 from rootml.training.device import configure_torch
-from rootml.training.inference import collect, torch_forward
-from rootml.training.load import TrainedModel, load_trained
+from rootml.training.inference import collect, metric_value, torch_forward
+from rootml.training.load import TrainedModel, load_torch_trained
 from rootml.training.records import save_torch, write_json
 from rootml.training.settings import TrainingSettings
 from rootml.training.trainer import FitSetup, fit
@@ -83,14 +83,7 @@ def evaluator(
         metrics = objective.metrics(collected.outputs, collected.meta)
         if record is not None:
             record.append(metrics)
-        if metric not in metrics:
-            raise ConfigError("pruning.metric", f"'{metric}' is not a metric of a {objective.task} model; "
-                                                f"known: {sorted(metrics)}")
-        value = metrics[metric]
-        if value is None:
-            raise InputError(f"metric '{metric}' is undefined on the {reader.split} split (a class is missing)",
-                             file=", ".join(map(str, reader.paths)))
-        return float(value)
+        return metric_value(metrics, metric, objective, reader, "pruning.metric")
 
     return evaluate
 
@@ -273,12 +266,10 @@ def prune_model(config_path: str | Path, weights_path: str | Path, prepared: Pre
     """
     check_methods(options)
     configure_torch(options.num_threads)
-    trained = load_trained(config_path, weights_path)
+    trained = load_torch_trained(config_path, weights_path, "pruned")
     config = trained.config
     name = config["name"]
     key = f"models.{config['model']}"
-    if not isinstance(trained.model, nn.Module):
-        raise ConfigError(f"{key}.family", f"only torch models can be pruned, model '{name}' is a '{config['family']}'")
     metric = options.metric or TASK_METRICS[trained.objective.task]
     readers = {split: SplitReader({rep: prepared[split][rep] for rep in config["representations"]}, split,
                                   config["training"]["max_jets_in_memory"], view=trained.view, view_key=key)

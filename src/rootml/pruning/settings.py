@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from rootml.settings import Settings
 
@@ -37,6 +36,3 @@ class PruningSettings(Settings):
     latency_budget_s: float
     num_threads: int | None
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict (for pruning.json)."""
-        return asdict(self)

@@ -12,22 +12,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from torch import nn
 
 from rootml.atomic import atomic_output
-from rootml.errors import ConfigError
 from rootml.files import FileSet
 from rootml.plotting.quantization import plot_metric_vs_bits
 from rootml.pruning.latency import Backend, Timing, latency_table, optimized_session, take_rows
 from rootml.pruning.onnx_export import check_onnx, export_onnx
 from rootml.pruning.run import ONNX_CHECK_JETS, ONNX_EXAMPLE_JETS, TASK_METRICS, class_aucs
-from rootml.quantize.evaluate import collect_outputs, headline
+from rootml.quantize.evaluate import collect_outputs
 from rootml.quantize.onnx_int8 import JetCalibration, ObjectiveOutput, onnx_forward, output_difference, quantize_int8
 from rootml.quantize.qat import BitWidth, evaluate_model, qat_settings, sweep_bits
 from rootml.quantize.settings import QuantizationSettings
 from rootml.training.data import Prepared, SplitReader
 from rootml.training.device import configure_torch
-from rootml.training.load import TrainedModel, load_trained
+from rootml.training.inference import metric_value
+from rootml.training.load import TrainedModel, load_torch_trained
 from rootml.training.records import write_json
 
 log = logging.getLogger(__name__)
@@ -94,13 +93,10 @@ def quantize_model(config_path: str | Path, weights_path: str | Path, prepared: 
     out.plots: auc_vs_bits.png/pdf.
     """
     configure_torch(options.num_threads)
-    trained = load_trained(config_path, weights_path)
+    trained = load_torch_trained(config_path, weights_path, "quantized")
     config = trained.config
     name = config["name"]
     key = f"models.{config['model']}"
-    if not isinstance(trained.model, nn.Module):
-        raise ConfigError(f"{key}.family",
-                          f"only torch models can be quantized, model '{name}' is a '{config['family']}'")
     objective = trained.objective
     metric = options.metric or TASK_METRICS[objective.task]
     readers = {split: SplitReader({rep: prepared[split][rep] for rep in config["representations"]}, split,
@@ -109,7 +105,7 @@ def quantize_model(config_path: str | Path, weights_path: str | Path, prepared: 
     evaluation = readers[options.eval_split]
     keys = list(trained.input_keys)
     float_metrics = evaluate_model(trained.model, trained, evaluation, options.max_eval_jets)
-    float_value = headline(float_metrics, metric, objective, evaluation)
+    float_value = metric_value(float_metrics, metric, objective, evaluation, "quantization.metric")
 
     wrapped = ObjectiveOutput(trained.model, objective).cpu().eval()
     calibration = next(readers["train"].batches(keys, options.calibration_jets, max_rows=options.calibration_jets))
@@ -139,7 +135,7 @@ def quantize_model(config_path: str | Path, weights_path: str | Path, prepared: 
     table = bits_table(steps, metric, classes)
     with atomic_output(out.table) as tmp:
         table.to_csv(tmp, index=False)
-    int8_value = headline(check["int8"], metric, objective, evaluation)
+    int8_value = metric_value(check["int8"], metric, objective, evaluation, "quantization.metric")
     plot_metric_vs_bits(table, out.plots / "auc_vs_bits", model=name, float_metric=float_value,
                         int8_metric=int8_value, metric_label=metric.upper() if metric == "auc" else metric)
     ratios = speedups(latency)

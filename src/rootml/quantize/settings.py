@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from rootml.settings import Settings
 
@@ -41,6 +40,3 @@ class QuantizationSettings(Settings):
     latency_budget_s: float
     num_threads: int | None
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict (for quantization.json)."""
-        return asdict(self)

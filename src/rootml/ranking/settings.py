@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from rootml.settings import Settings
 
@@ -28,6 +27,3 @@ class RankingSettings(Settings):
     selection_max_jets: int | None
     num_threads: int | None
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict (for ranking.json)."""
-        return asdict(self)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from rootml.errors import ConfigError, InputError
 from rootml.training.data import SplitReader
 from rootml.training.device import ComputeDevice
 from rootml.training.objectives import Objective
@@ -58,3 +60,16 @@ def collect(
         for key in meta_keys:
             meta[key].append(batch[key])
     return Collected(np.concatenate(outputs), {key: np.concatenate(values) for key, values in meta.items()})
+
+
+def metric_value(metrics: Mapping[str, Any], metric: str, objective: Objective, reader: SplitReader,
+                 key: str) -> float:
+    """metrics[metric] as a float; ConfigError naming `key` (e.g. pruning.metric) when the task has no such metric,
+    InputError naming the split's files when it is undefined there (a class is missing)."""
+    if metric not in metrics:
+        raise ConfigError(key, f"'{metric}' is not a metric of a {objective.task} model; known: {sorted(metrics)}")
+    value = metrics[metric]
+    if value is None:
+        raise InputError(f"metric '{metric}' is undefined on the {reader.split} split (a class is missing)",
+                         file=", ".join(map(str, reader.paths)))
+    return float(value)

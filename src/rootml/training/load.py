@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from rootml.config import ModelRun
-from rootml.errors import InputError
+from rootml.errors import ConfigError, InputError
 from rootml.models.registry import build_model
 from rootml.training.data import to_model_layout
 from rootml.training.device import ComputeDevice, select_device
@@ -103,3 +103,14 @@ def load_trained(config_path: str | Path, weights_path: str | Path,
     model.load_state_dict(state)
     model.to(device.device).eval()
     return TrainedModel(config, model, objective, device, torch_forward(model, objective, device))
+
+
+def load_torch_trained(config_path: str | Path, weights_path: str | Path, stage: str) -> TrainedModel:
+    """load_trained of a torch model; ConfigError naming the entry's family when it is a BDT, which `stage` (pruned,
+    quantized, ...) cannot apply to."""
+    trained = load_trained(config_path, weights_path)
+    if not isinstance(trained.model, nn.Module):
+        config = trained.config
+        raise ConfigError(f"models.{config['model']}.family",
+                          f"only torch models can be {stage}, model '{config['name']}' is a '{config['family']}'")
+    return trained

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from rootml.settings import Settings
 
@@ -24,6 +23,3 @@ class ExploreSettings(Settings):
     max_jets: int
     num_threads: int | None
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict (for explore.json)."""
-        return asdict(self)
