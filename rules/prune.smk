@@ -17,7 +17,13 @@ rule prune:
         weights="results/prune/{model}/model_pruned.pt",
         onnx="results/prune/{model}/model.onnx",
         latency="results/prune/{model}/latency.csv",
-        plots=directory("results/prune/{model}/plots"),
+        plots=report(
+            directory("results/prune/{model}/plots"),
+            patterns=["{name}.png"],
+            caption="captions/prune.rst",
+            category="Pruning",
+            subcategory="{model}",
+        ),
         structured=directory("results/prune/{model}/structured"),
     log:
         "logs/prune/{model}.log",

@@ -92,6 +92,7 @@ def test_prune_model_writes_every_output(trained: tuple[Path, Path], tmp_path: P
     assert sorted(p.name for p in out.iterdir()) == [
         "latency.csv", "model.onnx", "model_pruned.pt", "plots", "pruning.csv", "pruning.json", "structured"]
     assert sorted(p.name for p in (out / "structured").iterdir()) == ["model.onnx", "model.pt", "units.json"]
+    assert {"latency.png", "latency.pdf"} <= {p.name for p in (out / "plots").iterdir()}
 
     table = pd.read_csv(out / "pruning.csv")
     assert list(table["method"]) == ["magnitude"] * 3 + ["structured"] * 2

@@ -199,7 +199,8 @@ def test_quantize_model_writes_every_output(trained: tuple[Path, Path], tmp_path
     quantize_model(files.config, files.weights, prepared_in(data_dir), out, QuantizationSettings.from_config(block))
     assert sorted(p.name for p in out.plots.parent.iterdir()) == [
         "latency.csv", "model_int8.onnx", "plots", "quantization.csv", "quantization.json"]
-    assert sorted(p.name for p in out.plots.iterdir()) == ["auc_vs_bits.pdf", "auc_vs_bits.png"]
+    assert sorted(p.name for p in out.plots.iterdir()) == ["auc_vs_bits.pdf", "auc_vs_bits.png", "latency.pdf",
+                                                           "latency.png"]
 
     table = pd.read_csv(out.table)
     assert list(table["bits"]) == [3, 16]

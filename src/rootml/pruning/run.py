@@ -22,6 +22,7 @@ from rootml.atomic import atomic_output
 from rootml.errors import ConfigError, RootmlError
 from rootml.files import FileSet
 from rootml.models.registry import build_model
+from rootml.plotting.latency import plot_latency
 from rootml.plotting.pruning import plot_class_metric_vs_sparsity
 from rootml.pruning.latency import Backend, Timing, latency_table, take_rows
 from rootml.pruning.onnx_export import PARTICLE_AXIS, check_onnx, export_onnx, is_set_input
@@ -261,8 +262,8 @@ def prune_model(config_path: str | Path, weights_path: str | Path, prepared: Pre
     out.table / out.summary: metric against measured sparsity, one row per method and step (CSV, JSON);
     out.weights: state_dict of the last magnitude step (zeros in place); out.onnx: that model; out.structured: the
     smaller model of the last structured step (StructuredFiles; empty when the method did not run); out.latency:
-    dense, pruned, structured and onnxruntime timings; out.plots: the per-class AUC figure (auc_per_class.png/pdf)
-    of a classifier of more than two classes.
+    dense, pruned, structured and onnxruntime timings; out.plots: the latency figure (latency.png/pdf) and the
+    per-class AUC figure (auc_per_class) of a classifier of more than two classes.
     """
     check_methods(options)
     configure_torch(options.num_threads)
@@ -319,6 +320,7 @@ def prune_model(config_path: str | Path, weights_path: str | Path, prepared: Pre
     latency = latency_table(name, backends, inputs, batch_sizes=options.latency_batches, timing=timing)
     with atomic_output(out.latency) as tmp:
         latency.to_csv(tmp, index=False)
+    plot_latency(latency, out.plots / "latency", model=name)
     classes = list(config["classes"])
     steps = [{**row.as_dict(), **class_aucs(metrics, classes)} for row, metrics in zip(table, recorded)]
     with atomic_output(out.table) as tmp:

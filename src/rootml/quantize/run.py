@@ -15,6 +15,7 @@ import pandas as pd
 
 from rootml.atomic import atomic_output
 from rootml.files import FileSet
+from rootml.plotting.latency import plot_latency
 from rootml.plotting.quantization import plot_metric_vs_bits
 from rootml.pruning.latency import Backend, Timing, latency_table, optimized_session, take_rows
 from rootml.pruning.onnx_export import check_onnx, export_onnx
@@ -90,7 +91,7 @@ def quantize_model(config_path: str | Path, weights_path: str | Path, prepared: 
     jets; out.summary: the float (torch, ONNX) and int8 metrics on eval_split, their output differences, the latency
     ratios and the settings; out.latency: torch, float and int8 onnxruntime timings; out.table: metric and per-class
     AUCs at each bit width, fake-quantized and calibrated (ptq_) and after qat_epochs of fine-tuning (qat_);
-    out.plots: auc_vs_bits.png/pdf.
+    out.plots: auc_vs_bits and latency (png/pdf).
     """
     configure_torch(options.num_threads)
     trained = load_torch_trained(config_path, weights_path, "quantized")
@@ -131,6 +132,7 @@ def quantize_model(config_path: str | Path, weights_path: str | Path, prepared: 
                            options.eval_split, options.max_eval_jets, qat, Path(scratch))
     with atomic_output(out.latency) as tmp:
         latency.to_csv(tmp, index=False)
+    plot_latency(latency, out.plots / "latency", model=name)
     classes = list(config["classes"])
     table = bits_table(steps, metric, classes)
     with atomic_output(out.table) as tmp:
