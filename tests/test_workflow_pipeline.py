@@ -82,14 +82,16 @@ def test_html_report_holds_every_figure(tiny_run: Path, run_snakemake) -> None:
         assert f"{stem}.png" in html, stem
 
 
-def test_changing_one_model_reruns_only_that_model(tiny_run: Path, run_snakemake) -> None:
+def test_changing_one_model_reruns_only_that_model_and_its_students(tiny_run: Path, run_snakemake) -> None:
     changed = copy.deepcopy(TINY)
     changed["models"]["pnet"]["hparams"]["k"] = 3
     result = run_snakemake(tiny_run, changed, "--dry-run")
     assert result.returncode == 0, result.stdout[-5000:]
-    assert _planned_jobs(result.stdout) == {"train": 1, "prune": 1, "evaluate": 1, "plot_pruning": 1, "summary": 1,
+    # pnet and the student it teaches (models.student.distill.teacher), nothing else
+    assert _planned_jobs(result.stdout) == {"train": 2, "prune": 2, "evaluate": 1, "plot_pruning": 1, "summary": 1,
                                             "all": 1}
-    assert "wildcards: model=pnet" in result.stdout and "model=mlp" not in result.stdout
+    assert "wildcards: model=pnet" in result.stdout and "wildcards: model=student" in result.stdout
+    assert "model=mlp" not in result.stdout
 
 
 def test_changing_a_samples_selection_reruns_its_ingest_and_what_follows(tiny_run: Path, run_snakemake) -> None:
