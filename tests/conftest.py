@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from threadpoolctl import threadpool_limits
 
@@ -68,6 +69,16 @@ def one_blas_thread() -> Iterator[None]:
     machine."""
     with threadpool_limits(1):
         yield
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """One torch intra-op thread for one test (tiny models run fastest so, also on a busy machine), then torch's
+    previous number back."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

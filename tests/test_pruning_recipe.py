@@ -4,7 +4,6 @@ to zero so that a one-shot cut keeps the AUC plain fine-tuning loses, and rewind
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -18,13 +17,7 @@ from rootml.pruning.prune import iterative_prune, l1_penalty, make_permanent, re
 DIMS = {"highlevel": 6}
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """One intra-op thread: these tiny models run fastest so, also on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def xor_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
