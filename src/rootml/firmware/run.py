@@ -15,14 +15,13 @@ import numpy as np
 import pandas as pd
 
 from rootml.atomic import atomic_output
-from rootml.errors import InputError
 from rootml.files import FileSet
 from rootml.firmware.fixed_point import FixedPoint
 from rootml.firmware.settings import FirmwareSettings, tool_of
 from rootml.plotting.firmware import plot_class_metric_vs_precision, plot_metric_vs_precision
 from rootml.training.data import Prepared, SplitReader
 from rootml.training.device import CPU, configure_torch
-from rootml.training.inference import Collected, Forward, collect
+from rootml.training.inference import Collected, Forward, collect, metric_value
 from rootml.training.load import TrainedModel, load_trained
 from rootml.training.records import write_json
 
@@ -63,9 +62,7 @@ def first_rows(reader: SplitReader, keys: Sequence[str], max_rows: int | None) -
 def metric_of(objective: Any, collected: Collected, metric: str, reader: SplitReader) -> dict[str, Any]:
     """All metrics of the objective on the collected outputs; InputError if `metric` is undefined."""
     metrics = objective.metrics(collected.outputs, collected.meta)
-    if metrics.get(metric) is None:
-        raise InputError(f"metric '{metric}' is undefined on the {reader.split} split (a class is missing)",
-                         file=", ".join(map(str, reader.paths)))
+    metric_value(metrics, metric, objective, reader, "firmware.models")
     return metrics
 
 
