@@ -39,6 +39,15 @@ TORCH_MODELS = [
     ("transformer_mean", "transformer", {"embed_dims": [16], "num_heads": 2, "num_layers": 1, "pooling": "mean"}),
     ("transformer_pairs", "transformer", {"embed_dims": [16], "num_heads": 2, "num_layers": 2, "num_cls_layers": 1,
                                           "pair_features": True, "pair_embed_dims": [8]}),
+    ("gravnet", "gravnet", {"dense_sizes": [16], "filters": [16, 16], "propagate_dims": 8, "k": 4,
+                            "fc_params": [16]}),
+    ("garnet", "garnet", {"n_aggregators": [4, 4], "n_propagate": [8, 8], "n_filters": [16, 16], "fc_params": [16]}),
+    ("garnet_full", "garnet", {"n_aggregators": [4], "n_propagate": [8], "n_filters": [16], "simplified": False,
+                               "output_activation": "tanh", "fc_params": [16]}),
+    ("dynedge", "dynedge", {"k": 4, "conv_params": [[16, 16], [16]], "post_sizes": [16, 8], "readout_sizes": [8]}),
+    ("lorentznet", "lorentznet", {"n_hidden": 16, "n_layers": 2}),
+    ("cnn_film", "cnn", {"channels": [4, 8], "fc_params": [16], "film": [f"hl{i}" for i in range(N_HIGHLEVEL)],
+                         "film_hidden": [8]}),
 ]
 PARTICLE_MODELS = [m for m in TORCH_MODELS if m[1] in ("deepsets", "particlenet", "interaction_net", "transformer")]
 # sha256 (first 16 hex digits) of the parameter names and bytes of each particle model built with seed 7 before sets

@@ -11,6 +11,9 @@ from rootml.models import (
     bdt,
     cnn,
     deepsets,
+    dynedge,
+    garnet,
+    gravnet,
     interaction_net,
     mlp,
     particlenet,
@@ -23,7 +26,7 @@ from rootml.models.family import ModelFamily
 MODEL_FAMILIES: dict[str, ModelFamily] = {
     module.FAMILY.name: module.FAMILY
     for module in (bdt, mlp, cnn, deepsets, particlenet, interaction_net, transformer, autoencoder, vae,
-                   set_autoencoder)
+                   set_autoencoder, gravnet, garnet, dynedge)
 }
 
 

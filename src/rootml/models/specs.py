@@ -123,6 +123,41 @@ INTERACTION_NET = set_family("interaction_net", {
     "activation": activation_param(),
 })
 
+GRAVNET = set_family("gravnet", {
+    "dense_sizes": int_list([32, 32], "tanh dense layers on each element (and the jet's mean) at the start of each "
+                                      "block"),
+    "filters": int_list([32, 32, 32], "output width of the GravNet layer of each block (one entry per block)"),
+    "space_dims": integer(4, "dimensions of the learned coordinate space S in which each layer finds neighbours"),
+    "propagate_dims": integer(16, "width of the learned features F_LR passed from the neighbours"),
+    "k": integer(10, "neighbours per element in every GravNet layer (weighted by exp(-10 d^2) in S)"),
+    "fc_params": int_list([64], "widths of the dense layers after the masked mean and max pooling", min_items=0),
+    "dropout": number(0.1, "dropout in the dense layers after pooling", maximum=0.9),
+})
+
+GARNET = set_family("garnet", {
+    "n_aggregators": int_list([4, 4], "aggregators of each GarNet layer of the stack (one entry per layer)"),
+    "n_propagate": int_list([8, 8], "learned features each layer sends to its aggregators (one entry per layer)"),
+    "n_filters": int_list([16, 16], "output features of each layer (one entry per layer; last = pooled width)"),
+    "simplified": boolean(True, "hls4ml's FPGA variant: mean aggregation only, no max, no concatenation of the "
+                                "input and edge weights (the only variant hls4ml converts)"),
+    "output_activation": choice("linear", ["linear", "tanh"], "activation of each layer's output (hls4ml "
+                                                              "converts only linear)"),
+    "fc_params": int_list([32], "widths of the dense layers after the mean over the real elements", min_items=0),
+    "dropout": number(0.0, "dropout in the dense layers after pooling", maximum=0.9),
+    "activation": activation_param(),
+})
+
+DYNEDGE = set_family("dynedge", {
+    "k": integer(8, "neighbours per element in every EdgeConv layer"),
+    "conv_params": int_lists([[32, 32], [32, 32], [32, 32]], "widths of the edge MLP of each EdgeConv layer; the "
+                                                             "first layer's graph is built on the set's coordinates, "
+                                                             "each next one's on the previous layer's output"),
+    "post_sizes": int_list([64, 32], "post-processing MLP on the concatenated input and EdgeConv outputs"),
+    "readout_sizes": int_list([32], "readout MLP widths after min, max, sum and mean pooling", min_items=0),
+    "dropout": number(0.0, "dropout in the readout MLP", maximum=0.9),
+    "activation": activation_param("leaky_relu"),
+}, uses_coordinates=True)
+
 TRANSFORMER = set_family("transformer", {
     "embed_dims": int_list([64, 64], "widths of the per-particle embedding (last = model width)"),
     "num_heads": integer(4, "attention heads (must divide the model width)"),
@@ -182,7 +217,7 @@ SET_AUTOENCODER = set_family("set_autoencoder", {
 FAMILY_SPECS: dict[str, FamilySpec] = {
     spec.name: spec
     for spec in (BDT, MLP, CNN, DEEPSETS, PARTICLENET, INTERACTION_NET, TRANSFORMER, AUTOENCODER, VAE,
-                 SET_AUTOENCODER)
+                 SET_AUTOENCODER, GRAVNET, GARNET, DYNEDGE)
 }
 ANOMALY_FAMILIES: tuple[str, ...] = tuple(name for name, spec in FAMILY_SPECS.items() if spec.anomaly)
 
