@@ -21,7 +21,8 @@ from rootml.generate.events import next_events, start_pythia, visible_final_stat
 from rootml.generate.matching import hard_objects, match_jets, quarks_of
 from rootml.generate.processes import ProcessSpec, process_spec, pythia_settings
 from rootml.generate.settings import GenerateSettings
-from rootml.generate.writer import jet_branches, write_jets
+from rootml.generate.simulated import Detector, cells_in_jets, detected_record, detector_for, gen_jet_p4
+from rootml.generate.writer import detector_branches, jet_branches, write_jets
 
 # nextBatch is as fast as next() for tens of events and slows down for hundreds (its awkward
 # builder grows); the last batch is sized from the running jets-per-event so little is wasted.
@@ -41,6 +42,8 @@ class GeneratedJets:
     quarks: ak.Array  # [jet][q] records px, py, pz, E: that object's decay quarks (none for partons)
     events: int  # events generated
     init_seconds: float  # time Pythia took to initialise
+    gen_p4: np.ndarray | None = None  # with a detector: (n, 4) the generator-level jet of each jet
+    cells: ak.Array | None = None  # with a detector: [jet][k] the calorimeter cells of each jet
 
 
 @dataclass
@@ -51,6 +54,8 @@ class _Batch:
     constituents: ak.Array
     object_p4: np.ndarray
     quarks: ak.Array
+    gen_p4: np.ndarray | None = None
+    cells: ak.Array | None = None
 
 
 def _check_generation(process: str, n_jets: int, seed: int, settings: GenerateSettings) -> ProcessSpec:
@@ -75,17 +80,25 @@ def _check_labels(label: str, classes: Sequence[str]) -> None:
 
 
 def _matched_batch(pythia: pythia8mc.Pythia, n_events: int, spec: ProcessSpec, *, jet_radius: float,
-                   pt_min: float, pt_max: float, abs_eta_max: float) -> tuple[int, _Batch]:
-    """Generate `n_events` events; return how many were generated and their truth-matched jets."""
+                   pt_min: float, pt_max: float, abs_eta_max: float,
+                   detector: Detector | None = None) -> tuple[int, _Batch]:
+    """Generate `n_events` events; return how many were generated and their truth-matched jets (clustered from the
+    detector's EFlow candidates when there is a detector)."""
     record = next_events(pythia, n_events)
-    jets = cluster_jets(record, visible_final_state(record), jet_radius, pt_min)
+    visible = visible_final_state(record)
+    if detector is None:
+        source = record
+        jets = cluster_jets(record, visible, jet_radius, pt_min)
+    else:
+        source, cells = detected_record(detector, record, visible)
+        jets = cluster_jets(source, np.arange(len(source.pid)), jet_radius, pt_min)
     jets = jets[in_window(jets, pt_min, pt_max, abs_eta_max)]
     objects = hard_objects(record, spec)
     owner = match_jets(jets, objects, jet_radius)
     jets, owner = jets[owner >= 0], owner[owner >= 0]
     index = ak.to_numpy(ak.flatten(jets.constituents))
-    constituents = ak.zip({"px": record.px[index], "py": record.py[index], "pz": record.pz[index],
-                           "E": record.energy[index], "pid": record.pid[index]})
+    constituents = ak.zip({"px": source.px[index], "py": source.py[index], "pz": source.pz[index],
+                           "E": source.energy[index], "pid": source.pid[index]})
     quark_counts, quark_p4 = quarks_of(objects, owner)
     quarks = ak.zip({c: quark_p4[:, i] for i, c in enumerate(("px", "py", "pz", "E"))})
     return len(record.counts), _Batch(
@@ -93,6 +106,8 @@ def _matched_batch(pythia: pythia8mc.Pythia, n_events: int, spec: ProcessSpec, *
         constituents=ak.unflatten(constituents, ak.num(jets.constituents)),
         object_p4=objects.p4[owner],
         quarks=ak.unflatten(quarks, quark_counts),
+        gen_p4=None if detector is None else gen_jet_p4(record, visible, jets, jet_radius, pt_min),
+        cells=None if detector is None else cells_in_jets(cells, jets, jet_radius),
     )
 
 
@@ -120,6 +135,7 @@ def _generate(spec: ProcessSpec, *, n_jets: int, seed: int, settings: GenerateSe
     log.info("%d jets of process '%s', anti-kT R = %s, %s < pT < %s GeV, |eta| < %s; Pythia settings: %s", n_jets,
              spec.name, settings.jet_radius, settings.pt_min, settings.pt_max, settings.abs_eta_max, pythia_config)
     pythia = start_pythia(pythia_config)
+    detector = detector_for(settings.simulate, seed)
     init_seconds = time.perf_counter() - start
     batches: list[_Batch] = []
     events = jets = 0
@@ -132,7 +148,8 @@ def _generate(spec: ProcessSpec, *, n_jets: int, seed: int, settings: GenerateSe
                     f"|eta| < {settings.abs_eta_max} that passes its truth matching in {events} events at "
                     f"sqrt_s = {settings.sqrt_s} GeV",
                 )
-            generated, batch = _matched_batch(pythia, _batch_size(n_jets - jets, jets, events), spec, **window)
+            generated, batch = _matched_batch(pythia, _batch_size(n_jets - jets, jets, events), spec, **window,
+                                            detector=detector)
             events += generated
             jets += len(batch.p4)
             batches.append(batch)
@@ -147,6 +164,8 @@ def _generate(spec: ProcessSpec, *, n_jets: int, seed: int, settings: GenerateSe
         quarks=ak.concatenate([b.quarks for b in batches])[keep],
         events=events,
         init_seconds=init_seconds,
+        gen_p4=None if detector is None else np.concatenate([b.gen_p4 for b in batches])[keep],
+        cells=None if detector is None else ak.concatenate([b.cells for b in batches])[keep],
     )
 
 
@@ -166,8 +185,10 @@ def generate_chunk(out_path: str | Path, *, process: str, n_jets: int, seed: int
     _check_labels(label, classes)
     jets = generate_jets(process=process, n_jets=n_jets, seed=seed, settings=settings, progress=progress,
                          max_events_without_jets=max_events_without_jets)
-    write_jets(out_path, jet_branches(jets.p4, jets.constituents, label=label, classes=classes,
-                                      jet_radius=settings.jet_radius))
+    branches = jet_branches(jets.p4, jets.constituents, label=label, classes=classes, jet_radius=settings.jet_radius)
+    if jets.gen_p4 is not None:
+        branches.update(detector_branches(jets.gen_p4, jets.cells))
+    write_jets(out_path, branches)
     seconds = time.perf_counter() - start
     stats = {"events": float(jets.events), "jets": float(n_jets), "seconds": seconds,
              "init_seconds": jets.init_seconds, "efficiency": n_jets / jets.events}

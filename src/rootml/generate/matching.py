@@ -94,7 +94,7 @@ def _first_of_groups(order: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return order[np.r_[True, sorted_keys[1:] != sorted_keys[:-1]][: len(order)]]
 
 
-def _pairs(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def event_pairs(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All (i, j) with start[i] <= j < stop[i], as two flat index arrays."""
     counts = stop - start
     return np.repeat(np.arange(len(start)), counts), np.repeat(start, counts) + _ragged_arange(counts)
@@ -102,7 +102,7 @@ def _pairs(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def match_jets(jets: Jets, objects: HardObjects, radius: float) -> np.ndarray:
     """Index of the object labelling each jet, or -1 when the jet is not matched."""
-    pair_jet, pair_object = _pairs(np.searchsorted(objects.event, jets.event, side="left"),
+    pair_jet, pair_object = event_pairs(np.searchsorted(objects.event, jets.event, side="left"),
                                    np.searchsorted(objects.event, jets.event, side="right"))
     distance = momenta(jets.p4[pair_jet]).deltaR(momenta(objects.p4[pair_object]))
     nearest = _first_of_groups(np.lexsort((distance, pair_object)), pair_object)  # each object's nearest jet
@@ -122,4 +122,16 @@ def quarks_of(objects: HardObjects, index: np.ndarray) -> tuple[np.ndarray, np.n
     """How many decay quarks each object in `index` has, and their (m, 4) momenta in that order."""
     start = np.searchsorted(objects.quark_object, index, side="left")
     stop = np.searchsorted(objects.quark_object, index, side="right")
-    return stop - start, objects.quark_p4[_pairs(start, stop)[1]]
+    return stop - start, objects.quark_p4[event_pairs(start, stop)[1]]
+
+
+def nearest_jet(jets: Jets, others: Jets, radius: float) -> np.ndarray:
+    """Index of the nearest jet of `others` in the same event within Delta R < radius of each jet, or -1."""
+    pair_jet, pair_other = event_pairs(np.searchsorted(others.event, jets.event, side="left"),
+                                       np.searchsorted(others.event, jets.event, side="right"))
+    distance = momenta(jets.p4[pair_jet]).deltaR(momenta(others.p4[pair_other]))
+    nearest = _first_of_groups(np.lexsort((distance, pair_jet)), pair_jet)
+    nearest = nearest[distance[nearest] < radius]
+    index = np.full(len(jets.event), -1, dtype=np.int64)
+    index[pair_jet[nearest]] = pair_other[nearest]
+    return index

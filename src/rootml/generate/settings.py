@@ -9,7 +9,7 @@ from rootml.settings import Settings
 
 @dataclass(frozen=True)
 class GenerateSettings(Settings):
-    """Collision energy, jet radius and the jet pT/eta window (config/schema.yaml documents each key)."""
+    """Collision energy, jet radius, the jet pT/eta window and the detector card (config/schema.yaml documents each)."""
 
     BLOCK = "generate"
 
@@ -18,3 +18,4 @@ class GenerateSettings(Settings):
     pt_min: float
     pt_max: float
     abs_eta_max: float
+    simulate: str | None  # detector card of rootml.simulate (config/cards/<name>.yaml), None: generator level

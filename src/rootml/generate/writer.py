@@ -17,6 +17,7 @@ from rootml.particle_types import charge_from_pid, particle_flags
 
 TREE = "tree"
 PARTICLES = "part"  # record name: its fields become branches part_<field>, counted by `npart`
+CELLS = "cell"  # with a detector: the calorimeter cells of each jet, branches cell_<field> counted by `ncell`
 
 
 def jet_branches(
@@ -51,6 +52,19 @@ def jet_branches(
     }
     branches = {name: np.asarray(values, dtype=np.float32) for name, values in branches.items()}
     branches[PARTICLES] = ak.zip(jagged)
+    return branches
+
+
+def detector_branches(gen_p4: np.ndarray, cells: ak.Array) -> dict[str, np.ndarray | ak.Array]:
+    """The branches a detector adds: the generator-level jet (zeros when none) and the cells of each jet."""
+    gen = momenta(gen_p4)
+    branches: dict[str, np.ndarray | ak.Array] = {
+        name: np.asarray(values, dtype=np.float32) for name, values in (
+            ("gen_jet_pt", gen.pt), ("gen_jet_eta", np.where(gen.pt > 0, gen.eta, 0.0)), ("gen_jet_phi", gen.phi),
+            ("gen_jet_mass", np.sqrt(np.clip(gen.mass2, 0.0, None))))
+    }
+    branches[CELLS] = ak.zip({field: ak.values_astype(cells[field], np.int32 if field == "depth" else np.float32)
+                              for field in cells.fields})
     return branches
 
 
