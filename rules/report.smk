@@ -13,6 +13,7 @@ rule summary:
         quantization=expand("results/quantize/{model}/quantization.json", model=QUANTIZED_RUNS),
         firmware=expand("results/firmware/{model}/firmware.csv", model=FIRMWARE_RUNS),
         clusters=expand("results/explore/{space}/clusters.csv", space=EXPLORED_SPACES),
+        folds=expand("results/folds/{model}/metrics.csv", model=FOLD_GROUPS),
         figures=[
             "results/evaluation/figures",
             "results/plots/inputs",
@@ -23,6 +24,7 @@ rule summary:
             *expand("results/firmware/{model}/plots", model=FIRMWARE_RUNS),
             *expand("results/ranking/{model}/plots", model=RANKED_RUNS),
             *expand("results/explore/{space}/plots", space=EXPLORED_SPACES),
+            *expand("results/folds/{model}/roc.png", model=FOLD_GROUPS),
         ],
     output:
         summary="results/summary.md",
@@ -39,5 +41,6 @@ rule summary:
         ranked=RANKED_RUNS,
         quantized=QUANTIZED_RUNS,
         emulated=FIRMWARE_RUNS,
+        folded=list(FOLD_GROUPS),
     script:
         "../workflow_scripts/summary.py"

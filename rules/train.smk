@@ -1,6 +1,7 @@
 # Stage train: one job per model run (a model entry, or each seed copy of it), on its prepared representations.
-TORCH_RUNS = runs_where(lambda run: run.family != "bdt")
-BDT_RUNS = runs_where(lambda run: run.family == "bdt")
+# the runs of a fold of k-fold cross-validation are trained by rules/folds.smk (train_fold, train_bdt_fold)
+TORCH_RUNS = runs_where(lambda run: run.family != "bdt" and run.fold is None)
+BDT_RUNS = runs_where(lambda run: run.family == "bdt" and run.fold is None)
 
 
 rule train:

@@ -17,6 +17,7 @@ def main(sm) -> None:
                   clusters=[Path(table) for table in sm.input.clusters],
                   quantized={name: Path(path) for name, path in zip(sm.params.quantized, sm.input.quantization)},
                   emulated={name: Path(table) for name, table in zip(sm.params.emulated, sm.input.firmware)},
+                  folds={name: Path(table) for name, table in zip(sm.params.folded, sm.input.folds)},
                   figures=[Path(path) for path in sm.input.figures], relative_to=Path("results"))
 
 

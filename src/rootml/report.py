@@ -19,6 +19,7 @@ from rootml.evaluation.distillation import (
     parameter_count_of,
     render_distillation,
 )
+from rootml.evaluation.folds import SUMMARY_ROWS
 from rootml.evaluation.tables import format_with_error
 from rootml.training.files import ModelFiles
 
@@ -97,21 +98,55 @@ def seed_cell(group: pd.DataFrame, column: str) -> str:
     return f"> {np.mean(bounds):.4g}"
 
 
+def spread_columns(runs: pd.DataFrame, per_class: bool = False) -> dict[str, str]:
+    """Metric column -> header of a table of groups of runs: AUC, accuracy, macro AUC and the rejections present in
+    `runs`, and with `per_class` the AUC of each class (one-vs-rest, or against the background of an anomaly model)."""
+    columns = {column: header for column, header in SEED_METRICS.items() if column in runs.columns}
+    columns |= {column: column.replace("rejection_", "1/ε_B at ε_S = ") + "%"
+                for column in runs.columns if re.fullmatch(r"rejection_\d+", column)}
+    if per_class:
+        columns |= {column: f"AUC ({column.removeprefix('auc_')})" for column in runs.columns
+                    if column.startswith("auc_") and column not in SEED_METRICS and runs[column].notna().any()
+                    and not column.endswith(("_err", "_limit"))}
+    return columns
+
+
+def spread_table(runs: pd.DataFrame, groups: pd.Series, count_header: str,
+                 columns: Mapping[str, str]) -> pd.DataFrame:
+    """One row per group of runs (the rows of `runs` grouped by `groups`, e.g. the seed copies or the folds of a
+    model): the model, the number of runs and mean ± standard deviation (seed_cell) of each metric of `columns`."""
+    rows = []
+    for model, group in runs.groupby(groups, sort=False):
+        rows.append({"Model": model, count_header: len(group),
+                     **{header: seed_cell(group, column) for column, header in columns.items()}})
+    return pd.DataFrame(rows)
+
+
 def seeds_section(metrics: pd.DataFrame) -> list[str]:
     """Mean ± standard deviation over the seed copies (name_s0, name_s1, ...) of every model trained several times."""
     runs = metrics[metrics["model"].str.match(SEED_RUN) & (metrics["task"] == "classification")]
     if runs.empty:
         return []
-    columns = {column: header for column, header in SEED_METRICS.items() if column in runs.columns}
-    columns |= {column: column.replace("rejection_", "1/ε_B at ε_S = ") + "%"
-                for column in runs.columns if re.fullmatch(r"rejection_\d+", column)}
-    rows = []
-    for model, group in runs.groupby(runs["model"].str.replace(SEED_RUN, r"\g<model>", regex=True), sort=False):
-        row = {"Model": model, "Trainings": len(group)}
-        for column, header in columns.items():
-            row[header] = seed_cell(group, column)
-        rows.append(row)
-    return ["## Mean ± standard deviation over trainings with different seeds", "", _table(pd.DataFrame(rows)), ""]
+    table = spread_table(runs, runs["model"].str.replace(SEED_RUN, r"\g<model>", regex=True), "Trainings",
+                         spread_columns(runs))
+    return ["## Mean ± standard deviation over trainings with different seeds", "", _table(table), ""]
+
+
+def folds_section(folds: Mapping[str, Path]) -> list[str]:
+    """Mean ± standard deviation over the fold runs of every model trained in folds (name -> its folds metrics.csv,
+    rootml.evaluation.folds), per-class AUCs included, and the AUC of its out-of-fold predictions."""
+    tables = []
+    for model, path in folds.items():
+        frame = pd.read_csv(path, dtype={"fold": str})
+        runs = frame[~frame["fold"].isin(SUMMARY_ROWS)]
+        table = spread_table(runs, pd.Series(model, index=runs.index), "Folds", spread_columns(runs, per_class=True))
+        out_of_fold = frame[frame["fold"] == "out_of_fold"].iloc[0]
+        tables.append(table.assign(**{"Out-of-fold AUC": format_with_error(out_of_fold["auc_sb"],
+                                                                           out_of_fold.get("auc_sb_err"))}))
+    return ["## k-fold cross-validation", "", "Test metrics of each model's fold runs, mean ± standard deviation over "
+            "the folds (fold run i trained on the train+val jets outside fold i, validated on fold i); out-of-fold "
+            "AUC: signal vs background over every train+val jet, each predicted by the run that did not train on it "
+            "(results/folds/).", "", _table(pd.concat(tables, ignore_index=True)), ""]
 
 
 def ranking_section(ranked: Mapping[str, Path]) -> list[str]:
@@ -153,10 +188,11 @@ def distillation_section(metrics: pd.DataFrame, models_dir: Path) -> list[str]:
 def write_summary(out_path: Path, *, metrics_md: Path, metrics_csv: Path, pruned: Mapping[str, tuple[Path, Path]],
                   ranked: Mapping[str, Path], clusters: Sequence[Path], figures: Sequence[Path],
                   relative_to: Path, models_dir: Path | None = None,
-                  quantized: Mapping[str, Path] | None = None, emulated: Mapping[str, Path] | None = None) -> None:
+                  quantized: Mapping[str, Path] | None = None, emulated: Mapping[str, Path] | None = None,
+                  folds: Mapping[str, Path] | None = None) -> None:
     """Write the run's summary: evaluation metrics, knowledge distillation (the trained models in `models_dir`,
     default relative_to/models), pruning and latency, quantization (name -> quantization.json), firmware emulation
-    (name -> firmware.csv), rankings,
+    (name -> firmware.csv), k-fold cross-validation (name -> its folds metrics.csv), rankings,
     clustering scores, and the path (relative to `relative_to`) of every PNG figure among `figures` (files, or
     folders searched recursively)."""
     pngs = {path for entry in figures for path in ([entry] if entry.is_file() else entry.rglob("*.png"))
@@ -166,6 +202,7 @@ def write_summary(out_path: Path, *, metrics_md: Path, metrics_csv: Path, pruned
     evaluated = pd.read_csv(metrics_csv)
     lines = ["# rootml run summary", "", *metrics, "", *seeds_section(evaluated)]
     lines += distillation_section(evaluated, models_dir or relative_to / "models")
+    lines += folds_section(folds) if folds else []
     lines += pruning_section(pruned) if pruned else []
     lines += quantization_section(quantized) if quantized else []
     lines += firmware_section(emulated) if emulated else []

@@ -78,7 +78,9 @@ class SplitReader:
         self.classes: list[str] = []
         for rep, path in zip(files, self.paths):
             self._scan(rep, path)
-        self.n_rows = self.datasets["label"].shape[0]
+        self.file_rows = self.datasets["label"].shape[0]
+        self.n_rows = self.file_rows  # the jets read: the file's rows, or those of the selection (restrict)
+        self._rows: np.ndarray | None = None
         self._cache: dict[str, np.ndarray] = {}
         self._memory: dict[str, np.ndarray] = {}  # columns added in memory (add_column), one row per jet in file order
         self._apply_view(view_key)
@@ -88,9 +90,17 @@ class SplitReader:
         streamed with the file datasets."""
         if key in self.datasets or key in self._memory:
             raise ValueError(f"dataset '{key}' exists already in the {self.split} split")
-        if len(values) != self.n_rows:
-            raise ValueError(f"column '{key}' has {len(values)} rows, the {self.split} split {self.n_rows}")
+        if len(values) != self.file_rows:
+            raise ValueError(f"column '{key}' has {len(values)} rows, the {self.split} split {self.file_rows}")
         self._memory[key] = np.asarray(values)
+
+    def restrict(self, rows: np.ndarray) -> None:
+        """Read only the jets where `rows` (a bool per row of the files, in file order) is true: every batch, count
+        and n_rows see these alone (k-fold cross-validation, rootml.training.folds)."""
+        rows = np.asarray(rows, dtype=bool)
+        if rows.shape != (self.file_rows,):
+            raise ValueError(f"row selection of shape {rows.shape}, the {self.split} split has {self.file_rows} rows")
+        self._rows, self.n_rows = rows, int(rows.sum())
 
     def set_key(self, set_name: str, name: str) -> str:
         """The key of dataset `name` of set `set_name`: `name` itself when the reader has one set, else <set>/<name>."""
@@ -189,7 +199,8 @@ class SplitReader:
         """Batches of the datasets `keys` (+ label), shuffled when `seed` is given, mask as (B, 1, P) float32.
 
         labels keeps only jets of those classes; drop_last drops the final incomplete batch;
-        max_rows reads only the first max_rows jets of the split.
+        max_rows reads only the first max_rows jets of the split (of a restricted one: those among its first max_rows
+        rows).
         """
         keys = list(dict.fromkeys([*keys, "label"]))
         self.require(keys)
@@ -217,10 +228,10 @@ class SplitReader:
         self, keys: Sequence[str], rng: np.random.Generator | None, max_rows: int | None,
     ) -> Iterator[dict[str, np.ndarray]]:
         """The split in memory-sized pieces: the cached arrays, or buffers of blocks in (random) block order."""
-        n = self.n_rows if max_rows is None else min(self.n_rows, max_rows)
-        if self.n_rows <= self.max_jets_in_memory:
+        n = self.file_rows if max_rows is None else min(self.file_rows, max_rows)
+        if self.file_rows <= self.max_jets_in_memory:
             cached = self._cached(keys)
-            yield {key: cached[key][:n] for key in keys}
+            yield self._selected({key: cached[key][:n] for key in keys}, 0)
             return
         block = self._block_rows(keys)
         starts = np.arange(0, n, block)
@@ -230,9 +241,16 @@ class SplitReader:
         with contextlib.ExitStack() as stack:
             files = {path: stack.enter_context(h5py.File(path, "r")) for path in self.paths}
             for first in range(0, len(starts), per_buffer):
-                parts = [self._read(files, keys, int(s), min(int(s) + block, n))
+                parts = [self._selected(self._read(files, keys, int(s), min(int(s) + block, n)), int(s))
                          for s in starts[first:first + per_buffer]]
                 yield {key: np.concatenate([part[key] for part in parts]) for key in keys}
+
+    def _selected(self, piece: Mapping[str, np.ndarray], start: int) -> dict[str, np.ndarray]:
+        """The rows of `piece` (file rows from `start` on) in the selection (restrict); all when there is none."""
+        if self._rows is None:
+            return dict(piece)
+        keep = self._rows[start:start + len(next(iter(piece.values())))]
+        return {key: values[keep] for key, values in piece.items()}
 
     def _block_rows(self, keys: Sequence[str]) -> int:
         """Rows per read: whole chunks of the widest dataset (whose reads dominate), at most max_jets_in_memory."""
@@ -247,7 +265,7 @@ class SplitReader:
         if missing:
             with contextlib.ExitStack() as stack:
                 files = {path: stack.enter_context(h5py.File(path, "r")) for path in self.paths}
-                self._cache.update(self._read(files, missing, 0, self.n_rows))
+                self._cache.update(self._read(files, missing, 0, self.file_rows))
         return self._cache
 
     def _read(

@@ -36,6 +36,12 @@ class ModelFiles(FileSet):
         return replace(cls.in_directory(directory), weights=Path(directory) / weights_name(family))
 
     @property
+    def predictions_oof(self) -> Path:
+        """A fold run's out-of-fold predictions (its validation fold's jets, rootml.training.folds), beside the test
+        predictions; the rule of fold runs names it as one more output."""
+        return self.predictions_test.with_name("predictions_oof.parquet")
+
+    @property
     def checkpoint(self) -> Path:
         """The checkpoint an interrupted training resumes from, next to the weights."""
         return self.weights.with_name("checkpoint.pt")
