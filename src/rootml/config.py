@@ -22,7 +22,7 @@ from rootml.features.available import (
     set_feature_names,
 )
 from rootml.models.hparams import resolve_hparams
-from rootml.models.specs import FAMILY_SPECS
+from rootml.models.specs import FAMILY_SPECS, FamilySpec
 from rootml.seeds import derive_seed
 from rootml.settings import resolve_block
 from rootml.training.settings import TrainingSettings
@@ -331,14 +331,30 @@ def _resolve_run(name: str, entry: Mapping[str, Any], config: Mapping[str, Any],
         if entry.get(option) is not None and not applies:
             raise ConfigError(f"{key}.{option}", f"applies to models on the {inputs} inputs; family '{family}' "
                                                  f"reads {representations}")
+    scalars = scalar_features(key, spec, hparams, config)
+    if scalars:
+        representations = [*representations, REPRESENTATION_OF_INPUT["highlevel"]]
     return ModelRun(
         name=run, model=name, seed_index=seed_index, family=family, task=entry["task"],
         target=entry.get("target"), loss=entry["loss"], background=entry.get("background"), hparams=hparams,
         training=TrainingSettings.resolve(config.get("training"), entry.get("training"), f"{key}.training"),
         seed=derive_seed(config["seed"], "train", name, seed_index), n_particles=entry.get("n_particles"),
-        features=entry.get("features"), sets=sets, representations=representations,
+        features=scalars or entry.get("features"), sets=sets, representations=representations,
         distill=resolve_distillation(name, entry, config),
     )
+
+
+def scalar_features(key: str, spec: FamilySpec, hparams: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    """The high-level features a model reads besides its input (the hyper-parameter `spec.scalars` names them, e.g. a
+    CNN's `film`), each checked to be in features.highlevel (ConfigError naming the hyper-parameter); [] for none."""
+    if spec.scalars is None:
+        return []
+    names, available = list(hparams[spec.scalars]), (config.get("features") or {}).get("highlevel") or []
+    for feature in names:
+        if feature not in available:
+            raise ConfigError(f"{key}.hparams.{spec.scalars}", f"'{feature}' is not in features.highlevel "
+                                                               f"{available}{did_you_mean(feature, available)}")
+    return names
 
 
 def _models_entry(config: Mapping[str, Any], name: str) -> dict[str, Any]:

@@ -48,6 +48,8 @@ class FamilySpec:
     H, W)). uses_coordinates: the model builds its graph on the sets' coordinates (input `points`). anomaly: an
     anomaly detector (a model with `anomaly_score(x) -> (B,)`), trained with `task: anomaly` and only with it.
     one_set: a set family that reads exactly one set (models.<name>.sets names one), never several joined.
+    scalars: the hyper-parameter (if any) listing high-level features (features.highlevel) the model also reads,
+    as input "highlevel" (their columns in the prepared order); a run of it then reads the highlevel representation too.
     """
 
     name: str
@@ -56,6 +58,7 @@ class FamilySpec:
     uses_coordinates: bool = field(default=False, kw_only=True)
     anomaly: bool = field(default=False, kw_only=True)
     one_set: bool = field(default=False, kw_only=True)
+    scalars: str | None = field(default=None, kw_only=True)
 
 
 def set_family(
@@ -97,7 +100,12 @@ CNN = FamilySpec("cnn", {
     "fc_params": int_list([64], "widths of the dense layers after flattening", min_items=0),
     "dropout": number(0.1, "dropout in the dense layers", maximum=0.9),
     "activation": activation_param(),
-}, lambda hp: "image")
+    "film": HParam([], {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+                   "high-level features (of features.highlevel) that modulate each conv block (FiLM, "
+                   "arXiv:1709.07871): an MLP maps them to a per-channel gamma and beta, x -> gamma x + beta after the "
+                   "block's normalisation; the MLP's last layer starts at zero (gamma 1, beta 0); empty: no FiLM"),
+    "film_hidden": int_list([32], "widths of the hidden layers of the FiLM MLP (film not empty)", min_items=0),
+}, lambda hp: "image", scalars="film")
 
 DEEPSETS = set_family("deepsets", {
     "phi_sizes": int_list([64, 64, 128], "per-particle network Phi widths (last = latent size)"),
@@ -173,6 +181,17 @@ TRANSFORMER = set_family("transformer", {
     "activation": activation_param("gelu"),
 })
 
+LORENTZNET = set_family("lorentznet", {
+    "n_hidden": integer(32, "width of the node embeddings and edge messages (the paper: 72)"),
+    "n_layers": integer(4, "Lorentz group equivariant blocks (the paper: 6)"),
+    "c_weight": number(1.0e-3, "weight c of the four-momentum update x_i += c mean_j (x_i - x_j) phi_x(m_ij)",
+                       positive=True),
+    "dropout": number(0.0, "dropout in the decoder after the mean pooling", maximum=0.9),
+    "momentum_scale": number(100.0, "GeV: the input four-momenta (px, py, pz, E) are divided by it, so that the "
+                                    "Minkowski products psi normalises are O(1) to O(100) for TeV jets",
+                             positive=True),
+})
+
 AUTOENCODER = FamilySpec("autoencoder", {
     "input": choice("highlevel", ["highlevel", "image"], "what to reconstruct: high-level features or jet images"),
     "hidden": int_list([32, 16], "encoder widths for input: highlevel (the decoder mirrors them)"),
@@ -217,7 +236,7 @@ SET_AUTOENCODER = set_family("set_autoencoder", {
 FAMILY_SPECS: dict[str, FamilySpec] = {
     spec.name: spec
     for spec in (BDT, MLP, CNN, DEEPSETS, PARTICLENET, INTERACTION_NET, TRANSFORMER, AUTOENCODER, VAE,
-                 SET_AUTOENCODER, GRAVNET, GARNET, DYNEDGE)
+                 SET_AUTOENCODER, GRAVNET, GARNET, DYNEDGE, LORENTZNET)
 }
 ANOMALY_FAMILIES: tuple[str, ...] = tuple(name for name, spec in FAMILY_SPECS.items() if spec.anomaly)
 
