@@ -10,10 +10,12 @@ from rootml.config import (
 from rootml.preprocess.layout import prepared_inputs
 from rootml.seeds import derive_seed
 from rootml.training.files import ModelFiles
+from rootml.training.folds import FOLDED_SPLITS, fold_groups
 
 check_config(config)
 GENERATED = generated_samples(config)
 MODEL_RUNS = model_runs(config)  # run name -> ModelRun, every entry resolved once
+FOLD_GROUPS = fold_groups(MODEL_RUNS)  # model trained in folds (training.folds) -> its fold runs, in fold order
 
 
 def ingest_input(wildcards) -> str:
@@ -92,6 +94,25 @@ def explore_input(wildcards) -> dict[str, str]:
 def evaluated_files(kind: str) -> list[str]:
     """One file of every model run (config, predictions_test, predictions_train or history), in MODEL_RUNS order."""
     return [model_files(run)[kind] for run in MODEL_RUNS]
+
+
+def fold_outputs(family: str) -> dict[str, str]:
+    """The outputs of a fold run of `family` (rules/folds.smk): a trained model's files and its out-of-fold
+    predictions."""
+    files = ModelFiles.of_family("results/models/{model}", family)
+    return {**files.as_outputs(), "predictions_oof": str(files.predictions_oof)}
+
+
+def folds_input(wildcards) -> dict:
+    """The evaluated files and out-of-fold predictions of a model's fold runs, and the prepared train and val files
+    of one representation (their event ids: every jet must be predicted out of fold once)."""
+    runs = FOLD_GROUPS[wildcards.model]
+    kinds = ("config", "predictions_test", "predictions_train", "history")
+    return {
+        **{kind: [model_files(run)[kind] for run in runs] for kind in kinds},
+        "predictions_oof": [str(ModelFiles.in_directory(f"results/models/{run}").predictions_oof) for run in runs],
+        **prepared_inputs(MODEL_RUNS[runs[0]].representations[:1], FOLDED_SPLITS),
+    }
 
 
 wildcard_constraints:
