@@ -7,14 +7,16 @@ import copy
 import glob
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from rootml.errors import ConfigError, did_you_mean
+from rootml.evaluation.settings import EvaluateSettings
 from rootml.features.available import (
     JET_BUILTINS,
     PART,
     image_source,
+    observer_columns,
     reweighting_variables,
     row_columns,
     sample_sets,
@@ -58,6 +60,7 @@ def check_config(config: Mapping[str, Any]) -> None:
     check_features(config)
     check_model_views(config)
     check_model_lists(config)
+    check_decorrelation(config)
 
 
 def sample_classes(sample: Mapping[str, Any]) -> list[str]:
@@ -228,9 +231,11 @@ def sample_chunks(config: Mapping[str, Any], name: str) -> list[str]:
 REPRESENTATION_OF_INPUT: dict[str, str] = {"highlevel": "highlevel", "image": "images"}
 
 
-def run_name(model: str, seeds: int, index: int) -> str:
-    """The run of the `index`-th seed copy of entry `model`: the entry's name, or name_s{i} when it has several."""
-    return model if seeds == 1 else f"{model}_s{index}"
+def run_name(model: str, seeds: int, index: int, folds: int = 1, fold: int = 0) -> str:
+    """The run of the `index`-th seed copy of entry `model` trained on fold `fold` of its `folds`: the entry's name,
+    then _s{i} when it has several seed copies, then _f{j} when it has several folds (training.folds)."""
+    name = model if seeds == 1 else f"{model}_s{index}"
+    return name if folds == 1 else f"{name}_f{fold}"
 
 
 @dataclass(frozen=True)
@@ -266,6 +271,7 @@ class ModelRun:
     sets: list[str] | None  # the sets a model of a set family reads (features.sets), in their order
     representations: list[str]
     distill: Distillation | None = None  # knowledge distillation from a trained teacher (models.<name>.distill)
+    fold: int | None = None  # the fold validated on, of training.folds >= 2 (rootml.training.folds); None: no folds
 
     @property
     def key(self) -> str:
@@ -280,7 +286,8 @@ class ModelRun:
     def from_dict(cls, values: Mapping[str, Any]) -> ModelRun:
         """The run `as_dict` wrote (other keys, as in a model_config.json, are left out; one written before
         `distill` existed reads as no distillation)."""
-        run = {field.name: values[field.name] for field in fields(cls) if field.name != "distill"}
+        run = {field.name: values[field.name] for field in fields(cls)
+               if field.name != "distill" and field.name in values}  # one written before `fold` existed has none
         distill = values.get("distill")
         return cls(**{**run, "training": TrainingSettings(**run["training"]),
                       "distill": None if distill is None else Distillation(**distill)})
@@ -296,8 +303,14 @@ def model_runs(config: Mapping[str, Any]) -> dict[str, ModelRun]:
     runs = {}
     for name, entry in resolve_block("models", config.get("models")).items():
         for index in range(entry["seeds"]):
-            run = run_name(name, entry["seeds"], index)
-            runs[run] = _resolve_run(name, entry, config, index, run)
+            resolved = _resolve_run(name, entry, config, index, run_name(name, entry["seeds"], index))
+            folds = resolved.training.folds
+            if folds > 1 and resolved.task == "regression":
+                raise ConfigError(f"{resolved.key}.training.folds", "k-fold cross-validation compares the folds' ROC "
+                                                                    "curves: classifiers and anomaly models only")
+            for fold in range(folds) if folds > 1 else [None]:
+                run = run_name(name, entry["seeds"], index, folds, fold or 0)
+                runs[run] = resolved if fold is None else replace(resolved, name=run, fold=fold)
     return runs
 
 
@@ -337,7 +350,8 @@ def _resolve_run(name: str, entry: Mapping[str, Any], config: Mapping[str, Any],
     return ModelRun(
         name=run, model=name, seed_index=seed_index, family=family, task=entry["task"],
         target=entry.get("target"), loss=entry["loss"], background=entry.get("background"), hparams=hparams,
-        training=TrainingSettings.resolve(config.get("training"), entry.get("training"), f"{key}.training"),
+        training=resolve_decorrelation(name, entry, config, TrainingSettings.resolve(
+            config.get("training"), entry.get("training"), f"{key}.training")),
         seed=derive_seed(config["seed"], "train", name, seed_index), n_particles=entry.get("n_particles"),
         features=scalars or entry.get("features"), sets=sets, representations=representations,
         distill=resolve_distillation(name, entry, config),
@@ -355,6 +369,51 @@ def scalar_features(key: str, spec: FamilySpec, hparams: Mapping[str, Any], conf
             raise ConfigError(f"{key}.hparams.{spec.scalars}", f"'{feature}' is not in features.highlevel "
                                                                f"{available}{did_you_mean(feature, available)}")
     return names
+
+
+def resolve_decorrelation(name: str, entry: Mapping[str, Any], config: Mapping[str, Any],
+                          training: TrainingSettings) -> TrainingSettings:
+    """The training settings with the `decorrelation` block's signal and background filled in (null: those of the
+    `evaluate` block); ConfigError naming the key for a regression, an anomaly model, a BDT or an unknown class."""
+    block = training.decorrelation
+    if block is None:
+        return training
+    key = f"models.{name}.training.decorrelation"
+    if entry["task"] != "classification" or entry["family"] == "bdt":
+        raise ConfigError(key, f"DisCo decorrelates a torch classifier's discriminant; this entry is a {entry['task']} "
+                               f"of family '{entry['family']}'"
+                               + (" (not supported: XGBoost's loss takes no batch term)" if entry["family"] == "bdt"
+                                  else ""))
+    classes = list(config["classes"])
+    evaluation = EvaluateSettings.for_run(config.get("evaluate"), classes, [])
+    groups = {"signal": block["signal"] or evaluation.signal,
+              "background": block["background"] or evaluation.background}
+    for group, names in groups.items():
+        unknown = [cls for cls in names if cls not in classes]
+        if unknown:
+            raise ConfigError(f"{key}.{group}", f"'{unknown[0]}' is not one of classes {classes}"
+                                                f"{did_you_mean(unknown[0], classes)}")
+    shared = sorted(set(groups["signal"]) & set(groups["background"]))
+    if shared:
+        raise ConfigError(f"{key}.background", f"shares classes {shared} with the signal {groups['signal']}")
+    return replace(training, decorrelation={**block, **groups})
+
+
+def check_decorrelation(config: Mapping[str, Any]) -> None:
+    """A decorrelated model's observable must be an observer of the run (features.observers)."""
+    observers = observer_columns(config)
+    for run in model_runs(config).values():
+        block = run.training.decorrelation
+        if block is not None and block["observable"] not in observers:
+            raise ConfigError(f"{run.key}.training.decorrelation.observable",
+                              f"'{block['observable']}' is not an observer of the run (features.observers: "
+                              f"{observers}){did_you_mean(block['observable'], observers)}")
+
+
+def folds_of(entry: Mapping[str, Any], config: Mapping[str, Any]) -> int:
+    """training.folds of a schema-checked model entry: its own override, else the config's `training` block."""
+    overrides = entry.get("training") or {}
+    return overrides["folds"] if "folds" in overrides else resolve_block("training", config.get("training"))["folds"]
 
 
 def _models_entry(config: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -402,5 +461,10 @@ def resolve_distillation(name: str, entry: Mapping[str, Any], config: Mapping[st
         if _models_entry(config, baseline).get("distill") is not None:
             raise ConfigError(f"{key}.baseline", f"the baseline '{baseline}' is itself distilled: it must be the "
                                                  "student trained alone")
-    return Distillation(teacher=teacher, teacher_run=run_name(teacher, teacher_entry["seeds"], 0),
+    if folds_of(entry, config) > 1:
+        raise ConfigError(f"models.{name}.training.folds", "a distilled student cannot be trained in folds (its "
+                                                           "teacher's logits are attached to whole splits)")
+    # a teacher trained in folds teaches with its first fold's run (trained on the other folds of train+val)
+    teacher_run = run_name(teacher, teacher_entry["seeds"], 0, folds_of(teacher_entry, config), 0)
+    return Distillation(teacher=teacher, teacher_run=teacher_run,
                         temperature=float(block["temperature"]), alpha=float(block["alpha"]), baseline=baseline)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from rootml.atomic import atomic_output
+from rootml.evaluation.decorrelation import decorrelation_table, render_decorrelation
 from rootml.evaluation.distillation import (
     baseline_run,
     distillation_table,
@@ -168,11 +169,24 @@ def clustering_section(tables: Sequence[Path]) -> list[str]:
             "against the true classes (results/explore/).", "", _table(frame), ""]
 
 
+def run_configs(metrics: pd.DataFrame, models_dir: Path) -> dict[str, dict]:
+    """The model_config.json of every evaluated run (metrics.csv) that has one in models_dir/{run}/."""
+    folders = {run: ModelFiles.in_directory(models_dir / run) for run in metrics["model"]}
+    return {run: json.loads(files.config.read_text()) for run, files in folders.items() if files.config.is_file()}
+
+
+def decorrelation_section(metrics: pd.DataFrame, models_dir: Path) -> list[str]:
+    """Every DisCo group among the evaluated runs: lambda, AUC, rejection and JSD at each signal efficiency of the
+    evaluation (no lines when no run is decorrelated)."""
+    efficiencies = [float(column.removeprefix("jsd_")) / 100 for column in metrics.columns
+                    if re.fullmatch(r"jsd_[\d.]+", column)]
+    return render_decorrelation(decorrelation_table(run_configs(metrics, models_dir), metrics, efficiencies))
+
+
 def distillation_section(metrics: pd.DataFrame, models_dir: Path) -> list[str]:
     """Teacher, student alone and distilled student of every distilled run among the evaluated ones (metrics.csv),
     read from their trained-model folders models_dir/{run}/ (no lines when no run is distilled)."""
-    folders = {run: ModelFiles.in_directory(models_dir / run) for run in metrics["model"]}
-    runs = {run: json.loads(files.config.read_text()) for run, files in folders.items() if files.config.is_file()}
+    runs = run_configs(metrics, models_dir)
     distilled = {run: config for run, config in runs.items() if config.get("distill")}
     if not distilled:
         return []
@@ -202,6 +216,7 @@ def write_summary(out_path: Path, *, metrics_md: Path, metrics_csv: Path, pruned
     evaluated = pd.read_csv(metrics_csv)
     lines = ["# rootml run summary", "", *metrics, "", *seeds_section(evaluated)]
     lines += distillation_section(evaluated, models_dir or relative_to / "models")
+    lines += decorrelation_section(evaluated, models_dir or relative_to / "models")
     lines += folds_section(folds) if folds else []
     lines += pruning_section(pruned) if pruned else []
     lines += quantization_section(quantized) if quantized else []

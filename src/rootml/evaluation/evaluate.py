@@ -11,7 +11,10 @@ import numpy as np
 import pandas as pd
 
 from rootml.errors import ConfigError, InputError
+from rootml.evaluation.calibration import calibration_report
 from rootml.evaluation.captions import expected_figures
+from rootml.evaluation.decorrelation import decorrelation_figure
+from rootml.evaluation.ensemble import ensemble_reports, ensembles_of
 from rootml.evaluation.metrics import (
     anomaly_metrics,
     anomaly_scores,
@@ -25,6 +28,7 @@ from rootml.evaluation.metrics import (
 from rootml.evaluation.results import ModelResults, ResultFiles, load_model_results
 from rootml.evaluation.settings import EvaluateSettings
 from rootml.evaluation.tables import metrics_table, write_tables
+from rootml.evaluation.uncertainty import mc_dropout_reports
 from rootml.files import FileSet
 from rootml.metrics.binary import roc
 from rootml.metrics.names import percent
@@ -189,23 +193,32 @@ def evaluate_models(models: Mapping[str, ResultFiles], classes: Sequence[str], s
     results = {name: load_model_results(name, files, classes) for name, files in models.items()}
     check_options(results, classes, signal, background, efficiencies, reference, observable)
     figures_dir = out.figures
+    ensembles = ensembles_of(results, classes, signal, background, weighted)  # seed copies averaged
+    evaluated = {**results, **{name: ensemble.result for name, ensemble in ensembles.items()}}
     rows = {name: model_metrics(result, classes, signal, background, efficiencies, weighted, settings.n_bootstrap,
-                                derive_seed(seed, "evaluate", name)) for name, result in results.items()}
+                                derive_seed(seed, "evaluate", name)) for name, result in evaluated.items()}
     curves = {name: roc(signal_vs_background(r.test, classes, signal, background, weighted=weighted))
-              for name, r in results.items() if r.task == "classification"}
+              for name, r in evaluated.items() if r.task == "classification"}
     if curves:
-        groups = {name: results[name].config["model"] for name in curves}  # seed copies -> their entry
+        groups = {name: evaluated[name].config["model"] for name in curves}  # seed copies -> their entry
         plot_rejection(curves, figures_dir / "roc", reference=reference, signal_label=", ".join(signal),
                        background_label=", ".join(background), groups=groups)
         if observable is not None:
             sculpting_figures(results, rows, classes, signal, background, efficiencies, weighted, observable,
                               value_range, figures_dir)
+            decorrelation_figure({name: r.config for name, r in results.items()}, rows, efficiencies, observable,
+                                 figures_dir)
         if len(classes) > 2:
-            plot_class_rocs({name: {model: roc(one_vs_rest(results[model].test, classes, name, weighted=weighted))
+            plot_class_rocs({name: {model: roc(one_vs_rest(evaluated[model].test, classes, name, weighted=weighted))
                                     for model in curves} for name in classes}, figures_dir / "roc_per_class",
                             groups=groups)
     for result in results.values():
         model_figures(result, classes, signal, background, weighted, figures_dir)
+    for name in curves:  # reliability diagrams and ECE, raw and temperature-scaled (rootml.evaluation.calibration)
+        rows[name].update(calibration_report(evaluated[name], classes, signal, background, weighted,
+                                             settings.calibration_bins, figures_dir))
+    ensemble_reports(ensembles, rows, figures_dir)
+    mc_dropout_reports(results, rows, classes, signal, background, weighted, figures_dir)
     for target in dict.fromkeys(r.config["target"] for r in results.values() if r.task == "regression"):
         tables = {name: r.test for name, r in results.items()
                   if r.task == "regression" and r.config["target"] == target}

@@ -19,12 +19,17 @@ from rootml.config import ModelRun
 from rootml.errors import ConfigError, InputError
 from rootml.models.bdt import INPUT_KEYS as BDT_INPUT_KEYS
 from rootml.models.registry import build_model
+from rootml.seeds import derive_seed
+from rootml.training.calibration import calibrate
 from rootml.training.data import Prepared, SplitReader
 from rootml.training.device import ComputeDevice, configure_torch, select_device
+from rootml.training.disco import disco_penalty
 from rootml.training.files import ModelFiles
-from rootml.training.inference import torch_forward
+from rootml.training.folds import fold_readers
+from rootml.training.inference import Forward, torch_forward
+from rootml.training.mc_dropout import McDropout, check_mc_dropout
 from rootml.training.objectives import Anomaly, Classification, Distillation, Objective, Regression, make_objective
-from rootml.training.predict import write_predictions
+from rootml.training.predict import ExtraColumns, write_predictions
 from rootml.training.records import save_torch, write_history, write_json
 from rootml.training.trainer import EpochCallback, FitSetup, fit
 from rootml.training.view import InputView
@@ -118,13 +123,18 @@ class RunPlan:
 def plan_run(run: ModelRun, classes: Sequence[str], prepared: Prepared) -> RunPlan:
     """Check the run against the prepared data, open its splits and build the model."""
     view = InputView.of(run.as_dict())
-    readers = {}
-    for split in SPLITS:
+
+    def open_split(split: str) -> SplitReader:
+        """A reader of the prepared files of `split` the run reads."""
         missing = [rep for rep in run.representations if rep not in prepared.get(split, {})]
         if missing:
             raise ValueError(f"{run.key}: no prepared {split} file of {missing} among {dict(prepared)}")
-        readers[split] = SplitReader({rep: prepared[split][rep] for rep in run.representations}, split,
-                                     run.training.max_jets_in_memory, view=view, view_key=run.key)
+        return SplitReader({rep: prepared[split][rep] for rep in run.representations}, split,
+                           run.training.max_jets_in_memory, view=view, view_key=run.key)
+
+    readers = {split: open_split(split) for split in SPLITS}
+    if run.fold is not None:  # k-fold cross-validation: trained and validated on the folds of train+val
+        readers.update(fold_readers(open_split, run.fold, run.training.folds))
     classes = list(classes)
     if readers["train"].classes != classes:
         raise InputError(f"prepared with classes {readers['train'].classes}, but the config's classes are {classes}",
@@ -148,6 +158,21 @@ def plan_run(run: ModelRun, classes: Sequence[str], prepared: Prepared) -> RunPl
     return RunPlan(run, readers, objective, model, input_keys, model_config)
 
 
+def prediction_extras(plan: RunPlan, forward: Forward, device: ComputeDevice) -> tuple[list[ExtraColumns],
+                                                                                   dict[str, Any]]:
+    """A classifier's temperature scaling, fitted on the validation jets (score_cal_* columns; temperature and the
+    validation ECE in metrics.json), and its MC dropout columns when training.mc_dropout asks for them."""
+    objective, settings = plan.objective, plan.run.training
+    if not isinstance(objective, Classification):
+        return [], {}
+    calibration = calibrate(forward, plan.readers["val"], plan.input_keys, settings.batch_size, objective.classes)
+    extras: list[ExtraColumns] = [calibration.columns]
+    if settings.mc_dropout:
+        extras.append(McDropout(plan.model, objective, device, settings.mc_dropout,
+                                derive_seed(plan.run.seed, "mc_dropout"), plan.input_keys, settings.batch_size).columns)
+    return extras, calibration.metrics()
+
+
 def train_model(
     run: ModelRun, classes: Sequence[str], prepared: Prepared, files: ModelFiles, *,
     device: ComputeDevice | None = None, progress: bool = True, on_epoch_end: EpochCallback | None = None,
@@ -163,6 +188,7 @@ def train_model(
     settings = run.training
     configure_torch(settings.num_threads)
     device = device or select_device()
+    check_mc_dropout(plan.model, plan.objective, settings.mc_dropout, f"{run.key}.training.mc_dropout")
     readers, objective = plan.readers, plan.objective
     files.config.parent.mkdir(parents=True, exist_ok=True)
     log.info("%s: family %s, task %s, inputs %s, seed %d", run.name, run.family, objective.task, plan.input_keys,
@@ -192,7 +218,8 @@ def train_model(
             model.standardise.fit(*background_scale(readers["train"], model.standardised_input,
                                                     objective.train_labels, model.standardised_mask))
         setup = FitSetup(trained_objective, settings, readers["train"], readers["val"], device, run.seed,
-                         files.checkpoint, fingerprint(plan.model_config, readers), run.name, progress)
+                         files.checkpoint, fingerprint(plan.model_config, readers), run.name, progress,
+                         batch_penalty=disco_penalty(run, classes, readers["train"]))
         loop = fit(plan.model, setup, on_epoch_end)
         with atomic_output(files.weights) as tmp:
             save_torch({k: v.cpu() for k, v in plan.model.state_dict().items()}, tmp)
@@ -201,6 +228,7 @@ def train_model(
         n_parameters = parameter_count(plan.model)
     write_json({**plan.model_config, "n_parameters": n_parameters, "best_epoch": best_epoch}, files.config)
     write_history(history, files.history, files.history_csv)
-    metrics = write_predictions(forward, objective, readers, plan.input_keys, settings.batch_size, files)
+    metrics = write_predictions(forward, objective, readers, plan.input_keys, settings.batch_size, files,
+                                *prediction_extras(plan, forward, device), out_of_fold=run.fold is not None)
     log.info("%s: test metrics %s", run.name, json.dumps(metrics, sort_keys=True))
     return TrainingOutcome(files, metrics, history, best_epoch)

@@ -26,6 +26,9 @@ class TrainingSettings(Settings):
     class_weights: list[float] | None
     max_jets_in_memory: int
     num_threads: int | None
+    mc_dropout: int  # MC dropout passes after training (rootml.training.mc_dropout); 0: off
+    folds: int  # k-fold cross-validation: rootml.config.model_runs makes a run of each fold (rootml.training.folds)
+    decorrelation: dict[str, Any] | None  # DisCo (rootml.training.disco); signal/background filled by rootml.config
 
     @classmethod
     def resolve(cls, defaults: Mapping[str, Any] | None, overrides: Mapping[str, Any] | None,

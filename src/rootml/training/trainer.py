@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -31,6 +31,15 @@ log = logging.getLogger(__name__)
 EpochCallback = Callable[[Mapping[str, Any]], None]
 
 
+class BatchPenalty(Protocol):
+    """A term of the optimised loss computed on a batch's outputs and datasets (DisCo's decorrelation)."""
+
+    keys: tuple[str, ...]  # the datasets it reads besides the model's inputs, label and weight
+
+    def __call__(self, outputs: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The batch's penalty (a scalar tensor)."""
+
+
 @dataclass(frozen=True)
 class FitSetup:
     """What the loop needs besides the model: task, settings, data, device, seed, checkpoint and its identity."""
@@ -46,6 +55,7 @@ class FitSetup:
     name: str = "model"
     progress: bool = True
     penalty: Callable[[nn.Module], torch.Tensor] | None = None  # added to each batch's training loss (pruning's L1)
+    batch_penalty: BatchPenalty | None = None  # added to each batch's training loss as well (DisCo)
 
 
 def batch_size_for(settings: TrainingSettings, n_train: int, name: str) -> int:
@@ -79,6 +89,7 @@ def train_epoch(
     objective, device = setup.objective, setup.device
     input_keys = list(model.input_keys)
     keys = [*input_keys, "label", "weight", *([objective.target_key] if objective.target_key else [])]
+    keys = list(dict.fromkeys([*keys, *(setup.batch_penalty.keys if setup.batch_penalty is not None else ())]))
     model.train()
     loss_sum = torch.zeros((), device=device.device)
     weight_sum = torch.zeros((), device=device.device)
@@ -94,6 +105,8 @@ def train_epoch(
         loss = (rows * weights).sum() / weights.sum().clamp(min=torch.finfo(torch.float32).tiny)
         if setup.penalty is not None:  # in the optimised loss only: train_loss and val_loss stay the task's
             loss = loss + setup.penalty(model)
+        if setup.batch_penalty is not None:
+            loss = loss + setup.batch_penalty(outputs, tensors)
         opt.optimizer.zero_grad(set_to_none=True)
         opt.scaler.scale(loss).backward()
         if setup.settings.grad_clip is not None:
