@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,9 @@ from rootml.training.records import write_json
 
 TRAIN_PREDICTION_ROWS = 50_000  # predictions_train holds at most this many jets (for overtraining checks)
 BOOKKEEPING: tuple[str, ...] = ("event_id", "label", "weight")
+# More columns of a prediction table from its split's reader, the row limit and the collected outputs (calibrated
+# scores, rootml.training.calibration; MC dropout mean and spread, rootml.training.mc_dropout).
+ExtraColumns = Callable[[SplitReader, int | None, Collected], dict[str, np.ndarray]]
 
 
 def prediction_frame(collected: Collected, objective: Objective, observers: Sequence[str]) -> pd.DataFrame:
@@ -28,18 +31,26 @@ def prediction_frame(collected: Collected, objective: Objective, observers: Sequ
 
 def write_predictions(
     forward: Forward, objective: Objective, readers: Mapping[str, SplitReader], input_keys: Sequence[str],
-    batch_size: int, files: ModelFiles,
+    batch_size: int, files: ModelFiles, extra_columns: Sequence[ExtraColumns] = (),
+    extra_metrics: Mapping[str, Any] | None = None, out_of_fold: bool = False,
 ) -> dict[str, Any]:
-    """Predict the test split and the first jets of the train split, write them and the test metrics; return these."""
+    """Predict the test split and the first jets of the train split, write them (with the `extra_columns`) and the
+    test metrics (with `extra_metrics`); return these. out_of_fold: the validation jets too, as predictions_oof."""
     metrics: dict[str, Any] = {}
-    for split, max_rows in (("test", None), ("train", TRAIN_PREDICTION_ROWS)):
+    written = {"test": (None, files.predictions_test), "train": (TRAIN_PREDICTION_ROWS, files.predictions_train)}
+    if out_of_fold:  # a fold run (rootml.training.folds): its validation fold's jets, every one
+        written["val"] = (None, files.predictions_oof)
+    for split, (max_rows, path) in written.items():
         reader = readers[split]
         meta_keys = list(dict.fromkeys([*BOOKKEEPING, *reader.observers,
                                         *([objective.target_key] if objective.target_key else [])]))
         collected = collect(forward, reader, input_keys, meta_keys, batch_size, max_rows=max_rows)
-        with atomic_output(files.predictions_test if split == "test" else files.predictions_train) as tmp:
-            prediction_frame(collected, objective, reader.observers).to_parquet(tmp, index=False)
+        with atomic_output(path) as tmp:
+            frame = prediction_frame(collected, objective, reader.observers)
+            for make in extra_columns:
+                frame = frame.assign(**make(reader, max_rows, collected))
+            frame.to_parquet(tmp, index=False)
         if split == "test":
-            metrics = objective.metrics(collected.outputs, collected.meta)
+            metrics = {**objective.metrics(collected.outputs, collected.meta), **(extra_metrics or {})}
     write_json(metrics, files.metrics)
     return metrics
