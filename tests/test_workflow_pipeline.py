@@ -131,3 +131,51 @@ def test_normalization_was_fitted_on_the_training_split_only(tiny_run: Path) -> 
         column, centre = names.index(name), normalization["features"][name]["center"]
         assert centre == pytest.approx(np.median(raw_train[:, column]), rel=1e-4), name
         assert centre != pytest.approx(np.median(raw_test[:, column]), rel=1e-4), name
+
+
+def test_calibration_ensemble_and_mc_dropout_outputs(tiny_run: Path) -> None:
+    """Issue 17: calibrated scores and T of every classifier, MC dropout columns of mlp_seeds, its ensemble row and
+    the calibration and per-jet uncertainty tables and figures."""
+    for run in ("bdt", "mlp", "mlp_seeds_s0", "mlp_seeds_s1"):
+        model = tiny_run / "results" / "models" / run
+        metrics = json.loads((model / "metrics.json").read_text())
+        assert metrics["temperature"] > 0 and {"val_ece", "val_ece_calibrated"} <= set(metrics)
+        table = pd.read_parquet(model / "predictions_test.parquet")
+        assert {f"score_cal_{name}" for name in TINY["classes"]} <= set(table.columns)
+    mcd = pd.read_parquet(tiny_run / "results" / "models" / "mlp_seeds_s0" / "predictions_test.parquet")
+    assert (mcd[[f"score_mcd_std_{name}" for name in TINY["classes"]]].to_numpy() > 0).any()
+    evaluated = pd.read_csv(tiny_run / "results" / "evaluation" / "metrics.csv").set_index("model")
+    assert evaluated.loc["mlp_seeds_ensemble", "uncertainty"] == "ensemble"
+    assert evaluated.loc["mlp_seeds_ensemble", "uncertainty_samples"] == 2
+    assert evaluated.loc["mlp_seeds_s0", "uncertainty"] == "MC dropout"
+    assert evaluated.loc[["bdt", "mlp"], ["ece", "ece_cal", "ece_sb", "ece_sb_cal"]].notna().all().all()
+    figures = tiny_run / "results" / "evaluation" / "figures"
+    for stem in ("calibration_bdt", "calibration_mlp_seeds_ensemble", "uncertainty_mlp_seeds_ensemble",
+                 "uncertainty_mlp_seeds_s0", "uncertainty_mlp_seeds_s1"):
+        assert (figures / f"{stem}.png").stat().st_size > 1000
+    summary = (tiny_run / "results" / "summary.md").read_text()
+    assert "### Calibration" in summary and "### Per-jet uncertainty" in summary
+
+
+def test_kfold_runs_gathered_out_of_fold_and_summarised(tiny_run: Path) -> None:
+    """Issue 17 (k-fold): mlp_kfold's three fold runs are evaluated like any run, each wrote its fold's out-of-fold
+    predictions, the folds rule gathered every train+val jet once with the fold metrics and the ROC figure, and the
+    summary has the k-fold section."""
+    evaluated = pd.read_csv(tiny_run / "results" / "evaluation" / "metrics.csv").set_index("model")
+    runs = [f"mlp_kfold_f{fold}" for fold in range(3)]
+    assert evaluated.loc[runs, "auc_sb"].notna().all()
+    folds = tiny_run / "results" / "folds" / "mlp_kfold"
+    oof = pd.read_parquet(folds / "predictions_oof.parquet")
+    with h5py.File(tiny_run / "data" / "prepared" / "train" / "highlevel.h5") as train, \
+            h5py.File(tiny_run / "data" / "prepared" / "val" / "highlevel.h5") as val:
+        ids = np.concatenate([train["event_id"][:], val["event_id"][:]])
+    assert sorted(oof["event_id"]) == sorted(ids) and sorted(oof["fold"].unique()) == [0, 1, 2]
+    for fold, run in enumerate(runs):
+        own = pd.read_parquet(tiny_run / "results" / "models" / run / "predictions_oof.parquet")
+        assert sorted(own["event_id"]) == sorted(oof.loc[oof["fold"] == fold, "event_id"])
+    table = pd.read_csv(folds / "metrics.csv", dtype={"fold": str}).set_index("fold")
+    assert list(table.index) == ["0", "1", "2", "mean", "std", "out_of_fold"]
+    np.testing.assert_allclose(table.loc[["0", "1", "2"], "auc_sb"], evaluated.loc[runs, "auc_sb"])
+    assert (folds / "roc.png").stat().st_size > 1000 and (folds / "roc.pdf").is_file()
+    summary = (tiny_run / "results" / "summary.md").read_text()
+    assert "## k-fold cross-validation" in summary and "Out-of-fold AUC" in summary

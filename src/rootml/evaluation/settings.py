@@ -21,6 +21,7 @@ class EvaluateSettings(Settings):
     reference_model: str | None
     weighted: bool
     n_bootstrap: int
+    calibration_bins: int
     sculpting: dict[str, Any]
 
     @classmethod

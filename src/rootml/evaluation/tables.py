@@ -11,6 +11,8 @@ from typing import Any
 import pandas as pd
 
 from rootml.atomic import atomic_output
+from rootml.evaluation.calibration import CALIBRATION_HEADERS
+from rootml.evaluation.uncertainty import UNCERTAINTY_HEADERS
 from rootml.metrics.names import percent
 
 FIRST_COLUMNS: tuple[str, ...] = ("model", "family", "task")
@@ -80,6 +82,11 @@ def markdown_tables(table: pd.DataFrame, classes: Sequence[str], signal: Sequenc
         if task == "classification":
             per_class = display_frame(rows, {f"auc_{name}": name for name in classes})
             parts += ["## One-vs-rest AUC per class", per_class.to_markdown(index=False)]
+    for heading, headers in (("Calibration", CALIBRATION_HEADERS), ("Per-jet uncertainty", UNCERTAINTY_HEADERS)):
+        present = [column for column in headers if column in table.columns]
+        rows = table[table[present].notna().any(axis=1)] if present else table.iloc[:0]
+        if not rows.empty:
+            parts += [f"## {heading}", display_frame(rows, headers).to_markdown(index=False)]
     return "\n\n".join(parts) + "\n"
 
 
