@@ -1,0 +1,113 @@
+"""hls4ml firmware of a trained GarNet (rootml.models.garnet): hls4ml converts GarNet only from Keras (no TensorFlow
+here), so its ModelGraph is built from the layer list its Keras converter would produce, each layer parsed by hls4ml's
+own Keras handlers (converters/keras/graph.py for the GarNetStack) from the torch weights (kernel = weight.T), then
+compiled with g++ as bit-accurate C++. Inputs as hls4ml's GarNet takes them: the set's features (B, V, C) with the
+real elements first, and the number of real elements (B, 1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hls4ml.converters.keras.core import parse_activation_layer, parse_dense_layer, parse_input_layer
+from hls4ml.converters.keras.graph import parse_garnet_layer
+from hls4ml.model import ModelGraph
+from torch import nn
+
+from rootml.errors import ConfigError
+from rootml.firmware.hls4ml_emulation import captured_output
+from rootml.models.garnet import GarNet
+
+STACK = "garnet"
+
+
+class TorchWeights:
+    """hls4ml's Keras weight reader (get_weights_data) over the Keras-layout weights of the torch model."""
+
+    def __init__(self, model: GarNet) -> None:
+        """Keras kernels (in, out) and biases of the stack's FLR<i>, S<i>, Fout<i> and of the head's dense<i>."""
+        self.weights: dict[str, dict[str, np.ndarray]] = {STACK: {}}
+        for index, layer in enumerate(model.layers):
+            for name, linear in (("FLR", layer.input_transform), ("S", layer.aggregator_distance),
+                                 ("Fout", layer.output_transform)):
+                self.weights[STACK][f"{name}{index}_kernel"], self.weights[STACK][f"{name}{index}_bias"] = keras(linear)
+        for index, linear in enumerate(head_linears(model)):
+            self.weights[f"dense{index}"] = dict(zip(("kernel", "bias"), keras(linear)))
+
+    def get_weights_data(self, layer_name: str, var_name: str) -> np.ndarray:
+        """The weight `var_name` of layer `layer_name`."""
+        return self.weights[layer_name][var_name]
+
+
+def keras(linear: nn.Linear) -> tuple[np.ndarray, np.ndarray]:
+    """A torch Linear's (kernel (in, out), bias) as Keras stores them."""
+    return linear.weight.detach().cpu().numpy().T.copy(), linear.bias.detach().cpu().numpy().copy()
+
+
+def head_linears(model: GarNet) -> list[nn.Linear]:
+    """The Linear layers of the model's dense head, in order."""
+    return [module for module in model.head if isinstance(module, nn.Linear)]
+
+
+def check_convertible(model: GarNet, key: str) -> None:
+    """ConfigError (naming `key`) unless hls4ml can convert the model: simplified layers, linear outputs, ReLU head."""
+    layer = model.layers[0]
+    if not layer.simplified or not isinstance(layer.activation, nn.Identity):
+        raise ConfigError(key, "hls4ml converts only GarNet with simplified: true and output_activation: linear")
+    if any(isinstance(m, nn.Module) and not isinstance(m, (nn.Linear, nn.ReLU, nn.Dropout)) for m in model.head):
+        raise ConfigError(key, "hls4ml firmware of a GarNet needs activation: relu in its head")
+
+
+def layer_list(model: GarNet, n_vertices: int) -> tuple[list[dict[str, Any]], str]:
+    """The hls4ml layer dicts of the model on sets of `n_vertices` slots of its features, and the output's name."""
+    reader = TorchWeights(model)
+    n_features = model.layers[0].input_transform.in_features
+    inputs = [parse_input_layer({"class_name": "InputLayer", "config": {
+        "name": name, "batch_input_shape": shape, "dtype": dtype}}, None, None, reader)
+        for name, shape, dtype in (("x", [None, n_vertices, n_features], "float32"), ("nvtx", [None, 1], "uint16"))]
+    config = {"name": STACK, "simplified": True, "output_activation": None, "input_format": "xn", "collapse": "mean",
+              "mean_by_nvert": True, "quantize_transforms": False, "n_sublayers": len(model.layers),
+              "n_aggregators": [layer.aggregator_distance.out_features for layer in model.layers],
+              "n_propagate": [layer.input_transform.out_features for layer in model.layers],
+              "n_filters": [layer.output_transform.out_features for layer in model.layers]}
+    layer, shape = parse_garnet_layer({"class_name": "GarNetStack", "config": config}, ["x", "nvtx"],
+                                      [inputs[0][1], inputs[1][1]], reader)
+    layers, previous = [inputs[0][0], inputs[1][0], layer], STACK
+    linears = head_linears(model)
+    for index in range(len(linears)):
+        dense, shape = parse_dense_layer({"class_name": "Dense", "config": {
+            "name": f"dense{index}", "activation": "linear", "use_bias": True}}, [previous], [shape], reader)
+        layers.append(dense)
+        previous = f"dense{index}"
+        if index + 1 < len(linears):
+            relu, shape = parse_activation_layer({"class_name": "Activation", "config": {
+                "name": f"relu{index}", "activation": "relu"}}, [previous], [shape], reader)
+            layers.append(relu)
+            previous = f"relu{index}"
+    return layers, previous
+
+
+def compile_garnet(model: GarNet, n_vertices: int, precision: str, output_dir: Path, key: str) -> ModelGraph:
+    """hls4ml's compiled (g++) Vitis firmware of the GarNet at `precision` (e.g. 'ap_fixed<16,6>')."""
+    check_convertible(model, key)
+    layers, output = layer_list(model, n_vertices)
+    config = {"OutputDir": str(output_dir), "ProjectName": "rootml_garnet", "Backend": "Vitis",
+              "Part": "xcvu13p-flga2577-2-e", "ClockPeriod": 5, "IOType": "io_parallel",
+              "HLSConfig": {"Model": {"Precision": precision, "ReuseFactor": 1, "Strategy": "Latency"}}}
+    with captured_output("hls4ml GarNet conversion and compilation"):
+        graph = ModelGraph.from_layer_list(config, layers, ["x", "nvtx"], [output])
+        graph.compile()
+    return graph
+
+
+def emulate(graph: ModelGraph, features: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The firmware's outputs (B, n_outputs) on features (B, C, V) and mask (B, 1, V) in the prepared layout; the real
+    elements must be the first of each set (as prepared sets are: pT-sorted, padded at the end)."""
+    n_real = mask.sum(axis=(1, 2))
+    if not np.array_equal(mask[:, 0], (np.arange(mask.shape[-1]) < n_real[:, None]).astype(mask.dtype)):
+        raise ValueError("GarNet firmware needs the real elements of each set first, padding last")
+    x = np.ascontiguousarray(features.transpose(0, 2, 1), dtype=np.float32)
+    with captured_output("hls4ml GarNet prediction"):
+        out = graph.predict([x, n_real.astype(np.float32).reshape(-1, 1)])
+    return np.asarray(out, dtype=np.float32).reshape(len(x), -1)
