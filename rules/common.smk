@@ -7,6 +7,7 @@ from rootml.config import (
     sample_chunks,
     sample_files,
 )
+from rootml.generate.settings import SAMPLE_OVERRIDES
 from rootml.preprocess.layout import prepared_inputs
 from rootml.seeds import derive_seed
 from rootml.training.files import ModelFiles
@@ -41,13 +42,15 @@ def one_of(names) -> str:
 
 
 def generate_params(wildcards) -> dict:
-    """What one generate job makes: process, jets, class and the seed of its chunk."""
+    """What one generate job makes: process, jets, class, the seed of its chunk and the sample's own generate settings
+    (samples.<name>.generate.simulate: a change re-runs the job)."""
     sample = config["samples"][wildcards.sample]
     return {
         "process": sample["generate"]["process"],
         "n_jets": sample["generate"]["jets_per_chunk"],
         "label": sample["label"],
         "seed": derive_seed(config["seed"], "generate", wildcards.sample, int(wildcards.chunk)),
+        "overrides": {key: sample["generate"][key] for key in SAMPLE_OVERRIDES if key in sample["generate"]},
     }
 
 

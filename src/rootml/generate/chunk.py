@@ -6,9 +6,10 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -65,6 +66,8 @@ def _check_generation(process: str, n_jets: int, seed: int, settings: GenerateSe
         raise ConfigError("n_jets", f"must be an integer >= 1, got {n_jets!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError("seed", f"must be a non-negative integer, got {seed!r}")
+    if settings.pileup is not None and settings.simulate is None:
+        raise ConfigError("generate.pileup", "pileup needs a detector: set generate.simulate (or the sample's)")
     if not settings.pt_min < settings.pt_max:
         raise ConfigError("generate.pt_min", f"need pt_min < pt_max, got pt_min={settings.pt_min!r}, "
                                              f"pt_max={settings.pt_max!r}")
@@ -135,7 +138,7 @@ def _generate(spec: ProcessSpec, *, n_jets: int, seed: int, settings: GenerateSe
     log.info("%d jets of process '%s', anti-kT R = %s, %s < pT < %s GeV, |eta| < %s; Pythia settings: %s", n_jets,
              spec.name, settings.jet_radius, settings.pt_min, settings.pt_max, settings.abs_eta_max, pythia_config)
     pythia = start_pythia(pythia_config)
-    detector = detector_for(settings.simulate, seed)
+    detector = detector_for(settings, seed)
     init_seconds = time.perf_counter() - start
     batches: list[_Batch] = []
     events = jets = 0
@@ -178,11 +181,13 @@ def generate_jets(*, process: str, n_jets: int, seed: int, settings: GenerateSet
 
 
 def generate_chunk(out_path: str | Path, *, process: str, n_jets: int, seed: int, label: str,
-                   classes: Sequence[str], settings: GenerateSettings, progress: bool = True,
-                   max_events_without_jets: int = MAX_EVENTS_WITHOUT_JETS) -> dict[str, float]:
-    """Generate `n_jets` jets of `process` and write them JetClass-style to `out_path`; return run statistics."""
+                   classes: Sequence[str], settings: GenerateSettings, overrides: Mapping[str, Any] | None = None,
+                   progress: bool = True, max_events_without_jets: int = MAX_EVENTS_WITHOUT_JETS) -> dict[str, float]:
+    """Generate `n_jets` jets of `process` and write them JetClass-style to `out_path`; return run statistics.
+    `overrides` are the sample's own generate settings (samples.<name>.generate.simulate)."""
     start = time.perf_counter()
     _check_labels(label, classes)
+    settings = settings.for_sample(overrides)
     jets = generate_jets(process=process, n_jets=n_jets, seed=seed, settings=settings, progress=progress,
                          max_events_without_jets=max_events_without_jets)
     branches = jet_branches(jets.p4, jets.constituents, label=label, classes=classes, jet_radius=settings.jet_radius)

@@ -1,5 +1,7 @@
 """The generator's optional detector step (rootml.simulate): EFlow candidates replace the particles for clustering;
-each jet keeps its generator-level jet and the calorimeter cells within Delta R < R of its axis."""
+each jet keeps its generator-level jet and the calorimeter cells within Delta R < R of its axis. With pileup, the
+minimum-bias particles of each event go through the same detector, and charged-hadron subtraction removes their
+tracks."""
 
 from __future__ import annotations
 
@@ -11,31 +13,69 @@ import numpy as np
 from rootml.generate.clustering import Jets, cluster_jets
 from rootml.generate.events import EventRecord
 from rootml.generate.matching import event_pairs, nearest_jet
+from rootml.generate.minbias import MinBiasPool, Particles, minbias_pool, overlay
 from rootml.generate.momenta import momenta
+from rootml.generate.settings import GenerateSettings, PileupSettings
 from rootml.simulate.cards import Card, load_card
-from rootml.simulate.detector import Cells, simulate_events
+from rootml.simulate.detector import Cells, Detected, simulate_events
+from rootml.simulate.pileup import chs_subtracted
 
 # generator-level jets down to this fraction of the window's pT_min are candidates for the reco jet's gen jet
 GEN_PT_FRACTION = 0.5
 
 
 @dataclass(frozen=True)
+class Pileup:
+    """The pileup settings and the job's pool of minimum-bias events."""
+
+    settings: PileupSettings
+    pool: MinBiasPool
+
+
+@dataclass(frozen=True)
 class Detector:
-    """A detector card and the random stream of its smearing (independent of Pythia's)."""
+    """A detector card, the random stream of its smearing and of the pileup draws (independent of Pythia's), and
+    the pileup overlaid on every event (None: none)."""
 
     card: Card
     rng: np.random.Generator
+    pileup: Pileup | None = None
 
 
-def detector_for(card: str | None, seed: int) -> Detector | None:
-    """The Detector of the `generate.simulate` setting (None: no simulation), seeded from the chunk's seed."""
-    return None if card is None else Detector(load_card(card), np.random.default_rng(seed))
+def detector_for(settings: GenerateSettings, seed: int) -> Detector | None:
+    """The Detector of the `generate.simulate` and `generate.pileup` settings (None: no simulation), seeded from the
+    chunk's seed; the minimum-bias pool is generated here, once per job."""
+    if settings.simulate is None:
+        return None
+    pileup = settings.pileup_settings
+    return Detector(load_card(settings.simulate), np.random.default_rng(seed),
+                    None if pileup is None else Pileup(pileup, minbias_pool(pileup, settings.sqrt_s, seed)))
+
+
+def _with_pileup(detector: Detector, hard: Particles) -> Particles:
+    """The hard-scatter particles followed by the pileup overlaid on their events (unchanged without pileup)."""
+    if detector.pileup is None:
+        return hard
+    extra = overlay(detector.pileup.pool, detector.pileup.settings, int(hard.event.max(initial=-1)) + 1,
+                    detector.rng)
+    return Particles(*(np.concatenate([getattr(hard, name), getattr(extra, name)])
+                       for name in ("event", "pid", "px", "py", "pz", "energy", "dz")))
+
+
+def detect(detector: Detector, record: EventRecord, visible: np.ndarray) -> Detected:
+    """The detector's response to the `visible` particles of `record`, with the pileup overlaid when configured."""
+    particles = _with_pileup(detector, Particles(
+        event=record.event[visible], pid=record.pid[visible], px=record.px[visible], py=record.py[visible],
+        pz=record.pz[visible], energy=record.energy[visible], dz=np.full(len(visible), np.nan)))
+    resolution = np.inf if detector.pileup is None else detector.pileup.settings.z_resolution
+    return simulate_events(detector.card, particles.event, particles.pid, particles.px, particles.py, particles.pz,
+                           particles.energy, detector.rng, pileup=~np.isnan(particles.dz),
+                           subtract=chs_subtracted(particles.dz, resolution))
 
 
 def detected_record(detector: Detector, record: EventRecord, visible: np.ndarray) -> tuple[EventRecord, Cells]:
     """The EFlow candidates of every event of `record` as an EventRecord (status 1), and the lit cells."""
-    detected = simulate_events(detector.card, record.event[visible], record.pid[visible], record.px[visible],
-                               record.py[visible], record.pz[visible], record.energy[visible], detector.rng)
+    detected = detect(detector, record, visible)
     candidates = detected.candidates
     n = len(candidates.event)
     eflow = EventRecord(counts=np.bincount(candidates.event, minlength=len(record.counts)), pid=candidates.pid,

@@ -1,8 +1,9 @@
 """The fast detector of one card: final-state particles of a batch of events -> EFlow candidates and cells.
 
 Mirrors Delphes' chain TrackingEfficiency -> MomentumSmearing -> ECal -> HCal (SimpleCalorimeter, the tracks
-leaving the ECal feed the HCal) -> EFlowMerger. Particles travel in straight lines from the origin: the magnetic
-propagation (ParticlePropagator) is left out, which moves soft charged particles by at most a few cells.
+leaving the ECal feed the HCal) -> TrackPileUpSubtractor (with pileup) -> EFlowMerger. Particles travel in
+straight lines from the origin: the magnetic propagation (ParticlePropagator) is left out, which moves soft charged
+particles by at most a few cells.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ TRACK, PHOTON, NEUTRAL_HADRON = 0, 1, 2  # EFlowTrack, EFlowPhoton, EFlowNeutral
 
 @dataclass(frozen=True)
 class Candidates:
-    """EFlow candidates of a batch, sorted by event: PDG id (tracks: their particle's; 22; 0), kind, four-momentum."""
+    """EFlow candidates of a batch, sorted by event: PDG id (tracks: their particle's; 22; 0), kind, four-momentum,
+    and whether it is a track from a pileup vertex (one charged-hadron subtraction kept)."""
 
     event: np.ndarray
     pid: np.ndarray
@@ -31,6 +33,7 @@ class Candidates:
     py: np.ndarray
     pz: np.ndarray
     energy: np.ndarray
+    pileup: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Detected:
 
     candidates: Candidates
     cells: Cells
+    subtracted: int = 0  # tracks removed by charged-hadron subtraction
 
 
 def _directions(px: np.ndarray, py: np.ndarray, pz: np.ndarray, energy: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -76,8 +80,11 @@ def _calorimeter(card: CalorimeterCard, particles: Hits, tracks: Tracks, event: 
 
 
 def simulate_events(card: Card, event: np.ndarray, pid: np.ndarray, px: np.ndarray, py: np.ndarray, pz: np.ndarray,
-                    energy: np.ndarray, rng: np.random.Generator) -> Detected:
-    """EFlow candidates and cells of the final-state particles given flat, with the event number of each."""
+                    energy: np.ndarray, rng: np.random.Generator, pileup: np.ndarray | None = None,
+                    subtract: np.ndarray | None = None) -> Detected:
+    """EFlow candidates and cells of the final-state particles given flat, with the event number of each; `pileup`
+    flags the particles of pileup vertices, `subtract` those whose tracks charged-hadron subtraction removes after the
+    calorimeters (their energy stays in the towers, as in Delphes)."""
     pt, eta, phi, mass = _directions(px, py, pz, energy)
     tracks = reconstruct_tracks(card, pid, charge_from_pid(pid), pt, eta, phi, mass, rng)
     particles = Hits(event=event, pid=pid, energy=energy, eta=eta, phi=phi)
@@ -92,15 +99,20 @@ def simulate_events(card: Card, event: np.ndarray, pid: np.ndarray, px: np.ndarr
         lit = towers.energy > 0
         centre_eta, centre_phi = calo.grid.centres(towers.cell[lit])
         cells.append((towers.event[lit], centre_eta, centre_phi, np.full(lit.sum(), calo.depth), towers.energy[lit]))
-    parts.insert(0, (event[tracks.particle], pid[tracks.particle], np.full(len(tracks.pt), TRACK), tracks.pt,
-                     tracks.eta, tracks.phi, tracks.mass))
+    removed = np.zeros(len(tracks.pt), dtype=bool) if subtract is None else subtract[tracks.particle]
+    kept = tracks.particle[~removed]
+    parts.insert(0, (event[kept], pid[kept], np.full(len(kept), TRACK), tracks.pt[~removed], tracks.eta[~removed],
+                     tracks.phi[~removed], tracks.mass[~removed]))
+    from_pileup = np.zeros(len(event), dtype=bool) if pileup is None else pileup
+    flags = [from_pileup[kept], *(np.zeros(len(part[0]), dtype=bool) for part in parts[1:])]
     c_event, c_pid, c_kind, c_pt, c_eta, c_phi, c_mass = (np.concatenate(column) for column in zip(*parts, strict=True))
     order = np.argsort(c_event, kind="stable")
     c_pt, c_eta, c_phi, c_mass = c_pt[order], c_eta[order], c_phi[order], c_mass[order]
     pz_out = c_pt * np.sinh(c_eta)
     candidates = Candidates(event=c_event[order], pid=c_pid[order].astype(np.int64), kind=c_kind[order],
                             px=c_pt * np.cos(c_phi), py=c_pt * np.sin(c_phi), pz=pz_out,
-                            energy=np.sqrt(c_pt**2 + pz_out**2 + c_mass**2))
+                            energy=np.sqrt(c_pt**2 + pz_out**2 + c_mass**2), pileup=np.concatenate(flags)[order])
     cell_columns = [np.concatenate(column) for column in zip(*cells, strict=True)]
     cell_order = np.argsort(cell_columns[0], kind="stable")
-    return Detected(candidates=candidates, cells=Cells(*(column[cell_order] for column in cell_columns)))
+    return Detected(candidates=candidates, cells=Cells(*(column[cell_order] for column in cell_columns)),
+                    subtracted=int(removed.sum()))
