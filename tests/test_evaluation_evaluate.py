@@ -110,6 +110,7 @@ def test_writes_every_expected_figure(evaluated: tuple[Path, dict]) -> None:
     assert set(summary["figures"]) == {out / "figures" / stem for stem in captions}
     assert set(captions) == {"roc", "roc_per_class", "sculpting_eff30", "sculpting_eff50", "scores_pnet",
                              "confusion_pnet", "scores_bdt", "confusion_bdt", "anomaly_ae", "regression_jet_mass",
+                             "calibration_pnet", "calibration_bdt",
                              *(f"training_{name}" for name in MODELS)}
     for stem in summary["figures"]:
         for suffix in (".pdf", ".png"):

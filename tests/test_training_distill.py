@@ -185,7 +185,8 @@ def test_strong_teacher_lifts_a_weak_student(toy: dict, tmp_path: Path) -> None:
     teacher_auc = json.loads(teacher.metrics.read_text())["auc"]
     assert teacher_auc > 0.9
     assert taught.metrics["auc"] > alone.metrics["auc"] + 0.04, (alone.metrics, taught.metrics)
-    assert set(taught.metrics) == {"auc", "auc_b", "auc_s", "accuracy", "loss"}  # a classifier's, cross entropy
+    assert set(taught.metrics) == {"auc", "auc_b", "auc_s", "accuracy", "loss",  # a classifier's, cross entropy
+                                   "temperature", "val_ece", "val_ece_calibrated"}  # and its calibration
     config = json.loads(taught.files.config.read_text())
     assert config["distill"] == {"teacher": "mlp_teacher", "teacher_run": "mlp_teacher", "temperature": 4.0,
                                  "alpha": 0.5, "baseline": None}

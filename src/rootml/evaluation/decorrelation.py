@@ -23,16 +23,22 @@ from rootml.metrics.names import percent
 from rootml.plotting.decorrelation import plot_decorrelation
 
 
+def decorrelation_block(run: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The run's training.decorrelation block (None without one, also for a config without a training block)."""
+    return run.get("training", {}).get("decorrelation")
+
+
 def strength(run: Mapping[str, Any]) -> float:
     """The run's decorrelation strength lambda (0 without a decorrelation block)."""
-    block = run["training"].get("decorrelation")
+    block = decorrelation_block(run)
     return 0.0 if block is None else float(block["strength"])
 
 
 def undecorrelated_identity(run: Mapping[str, Any]) -> str:
     """What a run trains, its decorrelation and seed aside but its seed copy kept (JSON text, comparable)."""
     identity = {key: run.get(key) for key in SAME_STUDENT}
-    identity["training"] = {key: value for key, value in run["training"].items() if key != "decorrelation"}
+    identity["training"] = {key: value for key, value in run.get("training", {}).items()
+                            if key != "decorrelation"}
     identity |= {"distill": run.get("distill"), "seed_index": run.get("seed_index")}
     return json.dumps(identity, sort_keys=True, default=str)
 
@@ -45,7 +51,7 @@ def decorrelation_groups(runs: Mapping[str, Mapping[str, Any]]) -> list[list[str
         if run.get("task", "classification") == "classification":
             groups.setdefault(undecorrelated_identity(run), []).append(name)
     return [sorted(members, key=lambda name: strength(runs[name])) for members in groups.values()
-            if any(runs[name]["training"].get("decorrelation") is not None for name in members)]
+            if any(decorrelation_block(runs[name]) is not None for name in members)]
 
 
 def decorrelation_table(runs: Mapping[str, Mapping[str, Any]], metrics: pd.DataFrame,
