@@ -6,6 +6,7 @@ real elements first, and the number of real elements (B, 1)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,13 @@ from hls4ml.model import ModelGraph
 from torch import nn
 
 from rootml.errors import ConfigError
+from rootml.firmware.fixed_point import FixedPoint
 from rootml.firmware.hls4ml_emulation import captured_output
 from rootml.models.garnet import GarNet
 
 STACK = "garnet"
+INTEGER_NORM = "typename T::norm_t nvtx_norm = (T::n_vertices / T::reuse_factor) / nvtx;"
+FIXED_NORM = "typename T::norm_t nvtx_norm = typename T::norm_t(T::n_vertices / T::reuse_factor) / nvtx;"
 
 
 class TorchWeights:
@@ -88,16 +92,50 @@ def layer_list(model: GarNet, n_vertices: int) -> tuple[list[dict[str, Any]], st
     return layers, previous
 
 
-def compile_garnet(model: GarNet, n_vertices: int, precision: str, output_dir: Path, key: str) -> ModelGraph:
-    """hls4ml's compiled (g++) Vitis firmware of the GarNet at `precision` (e.g. 'ap_fixed<16,6>')."""
+def slots_for(n_vertices: int) -> int:
+    """The vertex slots of the firmware: the next power of two, as hls4ml's GarNet divides by its vertex count with a
+    shift by int(log2(n_vertices)) bits."""
+    return 1 << max(1, math.ceil(math.log2(n_vertices)))
+
+
+def layer_precisions(precision: FixedPoint, n_slots: int) -> dict[str, dict[str, dict[str, str]]]:
+    """hls4ml's LayerName precisions: the element count as an integer; the GarNet's internal sums with the
+    precision's fractional bits plus log2(slots) (they are shifted down by log2(slots) before the mean's
+    normalisation multiplies them back by up to n_slots) and a normalisation type holding n_slots."""
+    shift = int(math.log2(n_slots))
+    fractional = max(precision.fractional, 10) + shift  # hls4ml's defaults carry 10 fractional bits
+    return {"nvtx": {"Precision": {"result": "ap_uint<16>"}}, STACK: {"Precision": {
+        "norm": f"ap_ufixed<{fractional + shift + 1},{shift + 1}>",
+        "aggr": f"ap_fixed<{fractional + shift + 3},{shift + 3}>",
+        "edge_weight_aggr": f"ap_ufixed<{fractional + shift},{shift}>",
+        "edge_weight": f"ap_ufixed<{fractional},0>"}}}
+
+
+def fix_mean_normalisation(output_dir: Path) -> None:
+    """Make hls4ml's GarNet divide by the element count in fixed point: its (n_vertices / reuse) / nvtx divides an
+    int, and ap_fixed's quotient keeps the dividend's fractional bits (none), so 16 / 3 came out as 5 and the mean of
+    every set whose count does not divide the slot count was wrong. Patched in the written project's copy of
+    nnet_garnet.h (hls4ml 1.x), before g++ compiles it."""
+    header = output_dir / "firmware" / "nnet_utils" / "nnet_garnet.h"
+    text = header.read_text()
+    if INTEGER_NORM not in text:
+        raise RuntimeError(f"{header}: hls4ml's GarNet mean normalisation changed; expected '{INTEGER_NORM}'")
+    header.write_text(text.replace(INTEGER_NORM, FIXED_NORM))
+
+
+def compile_garnet(model: GarNet, n_vertices: int, precision: FixedPoint, output_dir: Path, key: str) -> ModelGraph:
+    """hls4ml's compiled (g++) firmware of the GarNet on sets of up to `n_vertices` elements at `precision`."""
     check_convertible(model, key)
-    layers, output = layer_list(model, n_vertices)
+    layers, output = layer_list(model, slots_for(n_vertices))
     config = {"OutputDir": str(output_dir), "ProjectName": "rootml_garnet", "Backend": "Vitis",
               "Part": "xcvu13p-flga2577-2-e", "ClockPeriod": 5, "IOType": "io_parallel",
-              "HLSConfig": {"Model": {"Precision": precision, "ReuseFactor": 1, "Strategy": "Latency"}}}
+              "HLSConfig": {"Model": {"Precision": str(precision), "ReuseFactor": 1, "Strategy": "Latency"},
+                            "LayerName": layer_precisions(precision, slots_for(n_vertices))}}
     with captured_output("hls4ml GarNet conversion and compilation"):
         graph = ModelGraph.from_layer_list(config, layers, ["x", "nvtx"], [output])
-        graph.compile()
+        graph.write()
+        fix_mean_normalisation(output_dir)
+        graph._compile()  # compile() without its write(), which would undo the patch
     return graph
 
 
@@ -107,7 +145,9 @@ def emulate(graph: ModelGraph, features: np.ndarray, mask: np.ndarray) -> np.nda
     n_real = mask.sum(axis=(1, 2))
     if not np.array_equal(mask[:, 0], (np.arange(mask.shape[-1]) < n_real[:, None]).astype(mask.dtype)):
         raise ValueError("GarNet firmware needs the real elements of each set first, padding last")
-    x = np.ascontiguousarray(features.transpose(0, 2, 1), dtype=np.float32)
+    n_slots = graph.get_input_variables()[0].shape[0]
+    x = np.zeros((len(features), n_slots, features.shape[1]), dtype=np.float32)
+    x[:, :features.shape[2]] = features.transpose(0, 2, 1)
     with captured_output("hls4ml GarNet prediction"):
         out = graph.predict([x, n_real.astype(np.float32).reshape(-1, 1)])
     return np.asarray(out, dtype=np.float32).reshape(len(x), -1)
