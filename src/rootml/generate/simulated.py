@@ -52,12 +52,12 @@ def detector_for(settings: GenerateSettings, seed: int) -> Detector | None:
                     None if pileup is None else Pileup(pileup, minbias_pool(pileup, settings.sqrt_s, seed)))
 
 
-def _with_pileup(detector: Detector, hard: Particles) -> Particles:
-    """The hard-scatter particles followed by the pileup overlaid on their events (unchanged without pileup)."""
+def _with_pileup(detector: Detector, hard: Particles, n_events: int) -> Particles:
+    """The hard-scatter particles followed by the pileup overlaid on their `n_events` events (unchanged without
+    pileup)."""
     if detector.pileup is None:
         return hard
-    extra = overlay(detector.pileup.pool, detector.pileup.settings, int(hard.event.max(initial=-1)) + 1,
-                    detector.rng)
+    extra = overlay(detector.pileup.pool, detector.pileup.settings, n_events, detector.rng)
     return Particles(*(np.concatenate([getattr(hard, name), getattr(extra, name)])
                        for name in ("event", "pid", "px", "py", "pz", "energy", "dz")))
 
@@ -66,7 +66,7 @@ def detect(detector: Detector, record: EventRecord, visible: np.ndarray) -> Dete
     """The detector's response to the `visible` particles of `record`, with the pileup overlaid when configured."""
     particles = _with_pileup(detector, Particles(
         event=record.event[visible], pid=record.pid[visible], px=record.px[visible], py=record.py[visible],
-        pz=record.pz[visible], energy=record.energy[visible], dz=np.full(len(visible), np.nan)))
+        pz=record.pz[visible], energy=record.energy[visible], dz=np.full(len(visible), np.nan)), len(record.counts))
     resolution = np.inf if detector.pileup is None else detector.pileup.settings.z_resolution
     return simulate_events(detector.card, particles.event, particles.pid, particles.px, particles.py, particles.pz,
                            particles.energy, detector.rng, pileup=~np.isnan(particles.dz),
