@@ -7,10 +7,12 @@ real elements first, and the number of real elements (B, 1)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from hls4ml.converters.keras.core import parse_activation_layer, parse_dense_layer, parse_input_layer
 from hls4ml.converters.keras.graph import parse_garnet_layer
 from hls4ml.model import ModelGraph
@@ -20,10 +22,23 @@ from rootml.errors import ConfigError
 from rootml.firmware.fixed_point import FixedPoint
 from rootml.firmware.hls4ml_emulation import captured_output
 from rootml.models.garnet import GarNet
+from rootml.training.inference import Forward
 
 STACK = "garnet"
-INTEGER_NORM = "typename T::norm_t nvtx_norm = (T::n_vertices / T::reuse_factor) / nvtx;"
-FIXED_NORM = "typename T::norm_t nvtx_norm = typename T::norm_t(T::n_vertices / T::reuse_factor) / nvtx;"
+# Fixes to hls4ml 1.x's GarNet (measured on a trained GarNet, tests/test_firmware_garnet*.py), made in the written
+# project's files: file -> (text, replacement).
+PATCHES = {
+    # The mean's normalisation (n_vertices / reuse) / nvtx divides an int, and ap_fixed's quotient keeps the
+    # dividend's fractional bits (none): 16 / 3 came out as 5, so every set whose element count does not divide the
+    # slot count was averaged wrongly (correlation with torch ~0.3 on varying counts). Divide in the norm type.
+    "firmware/nnet_utils/nnet_garnet.h": (
+        "typename T::norm_t nvtx_norm = (T::n_vertices / T::reuse_factor) / nvtx;",
+        "typename T::norm_t nvtx_norm = typename T::norm_t(T::n_vertices / T::reuse_factor) / nvtx;"),
+    # The distance to each aggregator sums one product per input feature, each truncated (AP_TRN) to 8 fractional
+    # bits: a bias of up to n_features / 256 in every distance, hence in every exp(-d^2) edge weight; rounding
+    # (same 12 bits, same lookup table) took the mean |logit difference| of a trained GarNet from 0.050 to 0.005.
+    "firmware/parameters.h": ("AP_TRN, AP_SAT> distance_t", "AP_RND, AP_SAT> distance_t"),
+}
 
 
 class TorchWeights:
@@ -111,30 +126,56 @@ def layer_precisions(precision: FixedPoint, n_slots: int) -> dict[str, dict[str,
         "edge_weight": f"ap_ufixed<{fractional},0>"}}}
 
 
-def fix_mean_normalisation(output_dir: Path) -> None:
-    """Make hls4ml's GarNet divide by the element count in fixed point: its (n_vertices / reuse) / nvtx divides an
-    int, and ap_fixed's quotient keeps the dividend's fractional bits (none), so 16 / 3 came out as 5 and the mean of
-    every set whose count does not divide the slot count was wrong. Patched in the written project's copy of
-    nnet_garnet.h (hls4ml 1.x), before g++ compiles it."""
-    header = output_dir / "firmware" / "nnet_utils" / "nnet_garnet.h"
-    text = header.read_text()
-    if INTEGER_NORM not in text:
-        raise RuntimeError(f"{header}: hls4ml's GarNet mean normalisation changed; expected '{INTEGER_NORM}'")
-    header.write_text(text.replace(INTEGER_NORM, FIXED_NORM))
+def patch_project(output_dir: Path) -> None:
+    """Apply PATCHES to the written project before g++ compiles it; RuntimeError if hls4ml's text has changed."""
+    for relative, (old, new) in PATCHES.items():
+        path = output_dir / relative
+        text = path.read_text()
+        if old not in text:
+            raise RuntimeError(f"{path}: hls4ml's GarNet changed, '{old}' not found (rootml.firmware.garnet.PATCHES)")
+        path.write_text(text.replace(old, new))
 
 
-def compile_garnet(model: GarNet, n_vertices: int, precision: FixedPoint, output_dir: Path, key: str) -> ModelGraph:
-    """hls4ml's compiled (g++) firmware of the GarNet on sets of up to `n_vertices` elements at `precision`."""
+def value_ranges(model: GarNet, features: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    """max |value| of the input, of the stack's collapsed output and of each head layer's output on the given sets
+    (prepared layout), by hls4ml layer name (layer_list's names: dense<i>, then relu<i>)."""
+    with torch.no_grad():
+        h = model.stack(torch.from_numpy(features.astype(np.float32)), torch.from_numpy(mask.astype(np.float32)))
+        ranges = {"x": float(np.abs(features).max(initial=0.0)), STACK: float(h.abs().max())}
+        index = -1
+        for module in model.head:
+            h = module(h)
+            if isinstance(module, nn.Linear):
+                index += 1
+                ranges[f"dense{index}"] = float(h.abs().max())
+            elif isinstance(module, nn.ReLU):
+                ranges[f"relu{index}"] = float(h.abs().max())
+    return ranges
+
+
+def value_kinds(ranges: Mapping[str, float]) -> dict[str, dict[str, dict[str, str]]]:
+    """The precision kinds holding values of each profiled layer (hls4ml_emulation.layer_types' input layout)."""
+    return {name: {"Precision": dict.fromkeys(("result", "accum") if name.startswith("dense") else ("result",), "")}
+            for name in ranges}
+
+
+def compile_garnet(model: GarNet, n_vertices: int, precision: FixedPoint, output_dir: Path, key: str,
+                   types: Mapping[str, Mapping[str, str]] | None = None) -> ModelGraph:
+    """hls4ml's compiled (g++) firmware of the GarNet on sets of up to `n_vertices` elements at `precision`; `types`
+    (layer name -> precision kind -> C++ type, e.g. profiled widths) override it per layer."""
     check_convertible(model, key)
+    layer_config = layer_precisions(precision, slots_for(n_vertices))
+    for name, kinds in (types or {}).items():
+        layer_config.setdefault(name, {"Precision": {}})["Precision"].update(kinds)
     layers, output = layer_list(model, slots_for(n_vertices))
     config = {"OutputDir": str(output_dir), "ProjectName": "rootml_garnet", "Backend": "Vitis",
               "Part": "xcvu13p-flga2577-2-e", "ClockPeriod": 5, "IOType": "io_parallel",
               "HLSConfig": {"Model": {"Precision": str(precision), "ReuseFactor": 1, "Strategy": "Latency"},
-                            "LayerName": layer_precisions(precision, slots_for(n_vertices))}}
+                            "LayerName": layer_config}}
     with captured_output("hls4ml GarNet conversion and compilation"):
         graph = ModelGraph.from_layer_list(config, layers, ["x", "nvtx"], [output])
         graph.write()
-        fix_mean_normalisation(output_dir)
+        patch_project(output_dir)
         graph._compile()  # compile() without its write(), which would undo the patch
     return graph
 
@@ -151,3 +192,15 @@ def emulate(graph: ModelGraph, features: np.ndarray, mask: np.ndarray) -> np.nda
     with captured_output("hls4ml GarNet prediction"):
         out = graph.predict([x, n_real.astype(np.float32).reshape(-1, 1)])
     return np.asarray(out, dtype=np.float32).reshape(len(x), -1)
+
+
+def garnet_forward(graph: ModelGraph, features_key: str, mask_key: str) -> Forward:
+    """Outputs (n, n_outputs) of the compiled GarNet firmware for a batch's set features and mask (bool (n, P) as
+    read, or (n, 1, P))."""
+
+    def forward(batch: Mapping[str, np.ndarray]) -> np.ndarray:
+        """One batch through the emulation."""
+        mask = batch[mask_key].astype(np.float32)
+        return emulate(graph, batch[features_key], mask[:, None, :] if mask.ndim == 2 else mask)
+
+    return forward

@@ -1,5 +1,6 @@
 """emulate_model: a trained model -> its firmware's emulated metric against the float metric over a scan of
-fixed-point precisions (hls4ml for torch models, conifer for BDTs), as a table, a summary and a figure."""
+fixed-point precisions (hls4ml for torch models: an MLP through its PyTorch frontend, a simplified GarNet through
+its GarNetStack; conifer for BDTs), as a table, a summary and a figure."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pandas as pd
 from rootml.atomic import atomic_output
 from rootml.files import FileSet
 from rootml.firmware.fixed_point import FixedPoint
-from rootml.firmware.settings import FirmwareSettings, tool_of
+from rootml.firmware.settings import KEY, FirmwareSettings, tool_of
 from rootml.plotting.firmware import plot_class_metric_vs_precision, plot_metric_vs_precision
 from rootml.training.data import Prepared, SplitReader
 from rootml.training.device import CPU, configure_torch
@@ -126,6 +127,30 @@ def bdt_build(trained: TrainedModel, profile: Mapping[str, np.ndarray], options:
     return lambda precision, folder: emulate_booster(ensemble, trained.objective, precision, ranges, options, folder)
 
 
+def garnet_build(trained: TrainedModel, profile: Mapping[str, np.ndarray], options: FirmwareSettings) -> Build:
+    """build(precision, folder) of a simplified GarNet through hls4ml's GarNetStack; its ranges profiled on
+    `profile`."""
+    from rootml.firmware.garnet import compile_garnet, garnet_forward, value_kinds, value_ranges
+    from rootml.firmware.hls4ml_emulation import float_module, layer_types
+
+    features_key, mask_key = trained.input_keys
+    model = float_module(trained.model)
+    mask = profile[mask_key].astype(np.float32)
+    ranges = value_ranges(model, profile[features_key], mask[:, None, :] if mask.ndim == 2 else mask)
+    n_vertices = profile[features_key].shape[-1]
+    log.info("%s: max |value| per layer on the %s profile jets: %s", trained.config["name"], options.profile_split,
+             ", ".join(f"{name} {value:.3g}" for name, value in ranges.items()))
+
+    def build(precision: FixedPoint, folder: Path) -> tuple[Forward, Any, float]:
+        """The compiled firmware's forward, its per-layer types and the seconds taken."""
+        start = time.perf_counter()
+        types = layer_types(value_kinds(ranges), precision, ranges, options)
+        graph = compile_garnet(model, n_vertices, precision, folder, KEY, types)
+        return garnet_forward(graph, features_key, mask_key), types, time.perf_counter() - start
+
+    return build
+
+
 def emulate_model(config_path: str | Path, weights_path: str | Path, prepared: Prepared, out: FirmwareFiles,
                   options: FirmwareSettings) -> None:
     """Emulate a trained model's firmware at each precision of `options` and compare it with the float model.
@@ -155,6 +180,8 @@ def emulate_model(config_path: str | Path, weights_path: str | Path, prepared: P
         from rootml.firmware.conifer_emulation import float_forward
 
         build, reference_forward = bdt_build(trained, profile, options), float_forward(trained.model, objective)
+    elif config["family"] == "garnet":
+        build, reference_forward = garnet_build(trained, profile, options), trained.forward
     else:
         build, reference_forward = torch_build(trained, profile, options), trained.forward
 

@@ -39,15 +39,23 @@ class FirmwareSettings(Settings):
 
 
 def tool_of(run: ModelRun) -> str:
-    """'conifer' for a BDT, 'hls4ml' for a supported torch model; ConfigError naming firmware.models otherwise."""
+    """'conifer' for a BDT, 'hls4ml' for a supported torch model (an MLP on highlevel, a simplified GarNet on a set);
+    ConfigError naming firmware.models otherwise."""
     if run.family == "bdt":
         return "conifer"
     if run.task == "anomaly":
         raise ConfigError(KEY, f"'{run.model}' is an anomaly detector: its score is computed outside the network "
                                "(a reconstruction error), which hls4ml does not convert")
+    if run.family == "garnet":
+        hp = run.hparams
+        if not hp["simplified"] or hp["output_activation"] != "linear" or hp["activation"] != "relu":
+            raise ConfigError(KEY, f"'{run.model}': hls4ml converts only a GarNet with simplified: true, "
+                                   "output_activation: linear and activation: relu (rootml.firmware.garnet)")
+        return "hls4ml"
     if list(run.representations) != list(HLS4ML_INPUTS):
         raise ConfigError(KEY, f"'{run.model}' (family '{run.family}') reads {run.representations}; hls4ml emulation "
-                               f"takes torch models on {list(HLS4ML_INPUTS)} (family mlp) and BDTs")
+                               f"takes torch models on {list(HLS4ML_INPUTS)} (family mlp), simplified GarNets and "
+                               "BDTs")
     return "hls4ml"
 
 
