@@ -12,7 +12,7 @@ from hls4ml.model import ModelGraph
 
 from rootml.errors import ConfigError
 from rootml.firmware.fixed_point import FixedPoint
-from rootml.firmware.garnet import compile_garnet, emulate, slots_for
+from rootml.firmware.garnet import compile_garnet, emulate, garnet_forward, slots_for
 from rootml.models.garnet import GarNet
 from rootml.models.registry import build_model
 
@@ -66,6 +66,22 @@ def test_padding_first_is_refused(graph: ModelGraph) -> None:
     mask[0, 0, 0] = 0.0
     with pytest.raises(ValueError, match="real elements of each set first"):
         emulate(graph, np.zeros((1, N_FEATURES, N_SLOTS), dtype=np.float32), mask)
+
+
+def test_empty_sets_get_the_float_output(graph: ModelGraph, model: GarNet) -> None:
+    """emulate refuses an empty set (the firmware would divide by zero and kill the process); garnet_forward gives
+    it the float model's output and emulates the others."""
+    mask = (np.arange(N_SLOTS)[None] < np.array([0, 4, 0, 9])[:, None])
+    features = (np.random.default_rng(2).normal(size=(4, N_FEATURES, N_SLOTS)) * mask[:, None, :]).astype(np.float32)
+    with pytest.raises(ValueError, match="at least one element"):
+        emulate(graph, features, mask[:, None, :].astype(np.float32))
+    outputs = garnet_forward(graph, model, "features", "mask")({"features": features, "mask": mask})
+    with torch.no_grad():
+        reference = model(torch.from_numpy(features), torch.from_numpy(mask[:, None, :].astype(np.float32))).numpy()
+        empty = model(torch.zeros(1, N_FEATURES, N_SLOTS), torch.zeros(1, 1, N_SLOTS)).numpy()
+    np.testing.assert_allclose(outputs[[0, 2]], np.repeat(empty, 2, axis=0), rtol=1e-6)
+    np.testing.assert_array_equal(outputs[[1, 3]], emulate(graph, features[[1, 3]], mask[[1, 3], None, :] * 1.0))
+    assert np.abs(outputs[[1, 3]] - reference[[1, 3]]).max() < 0.01 and not np.array_equal(outputs, reference)
 
 
 def test_slots_are_a_power_of_two() -> None:

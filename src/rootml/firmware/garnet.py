@@ -184,6 +184,8 @@ def emulate(graph: ModelGraph, features: np.ndarray, mask: np.ndarray) -> np.nda
     """The firmware's outputs (B, n_outputs) on features (B, C, V) and mask (B, 1, V) in the prepared layout; the real
     elements must be the first of each set (as prepared sets are: pT-sorted, padded at the end)."""
     n_real = mask.sum(axis=(1, 2))
+    if not n_real.all():
+        raise ValueError("GarNet firmware needs at least one element per set: it divides by their count")
     if not np.array_equal(mask[:, 0], (np.arange(mask.shape[-1]) < n_real[:, None]).astype(mask.dtype)):
         raise ValueError("GarNet firmware needs the real elements of each set first, padding last")
     n_slots = graph.get_input_variables()[0].shape[0]
@@ -194,13 +196,21 @@ def emulate(graph: ModelGraph, features: np.ndarray, mask: np.ndarray) -> np.nda
     return np.asarray(out, dtype=np.float32).reshape(len(x), -1)
 
 
-def garnet_forward(graph: ModelGraph, features_key: str, mask_key: str) -> Forward:
+def garnet_forward(graph: ModelGraph, model: GarNet, features_key: str, mask_key: str) -> Forward:
     """Outputs (n, n_outputs) of the compiled GarNet firmware for a batch's set features and mask (bool (n, P) as
-    read, or (n, 1, P))."""
+    read, or (n, 1, P)); an empty set, on which the firmware would divide by zero (SIGFPE), gets the float model's
+    output (its head on the zero mean), as a trigger would not run the network on it."""
 
     def forward(batch: Mapping[str, np.ndarray]) -> np.ndarray:
         """One batch through the emulation."""
         mask = batch[mask_key].astype(np.float32)
-        return emulate(graph, batch[features_key], mask[:, None, :] if mask.ndim == 2 else mask)
+        mask = mask[:, None, :] if mask.ndim == 2 else mask
+        features = np.asarray(batch[features_key], dtype=np.float32)
+        filled = mask.any(axis=(1, 2))
+        with torch.no_grad():
+            outputs = model(torch.from_numpy(features), torch.from_numpy(mask)).numpy()
+        if filled.any():
+            outputs[filled] = emulate(graph, features[filled], mask[filled])
+        return outputs
 
     return forward

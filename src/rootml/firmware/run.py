@@ -146,7 +146,7 @@ def garnet_build(trained: TrainedModel, profile: Mapping[str, np.ndarray], optio
         start = time.perf_counter()
         types = layer_types(value_kinds(ranges), precision, ranges, options)
         graph = compile_garnet(model, n_vertices, precision, folder, KEY, types)
-        return garnet_forward(graph, features_key, mask_key), types, time.perf_counter() - start
+        return garnet_forward(graph, model, features_key, mask_key), types, time.perf_counter() - start
 
     return build
 
