@@ -22,6 +22,9 @@ from rootml.evaluation.distillation import SAME_STUDENT
 from rootml.metrics.names import percent
 from rootml.plotting.decorrelation import plot_decorrelation
 
+# training settings a decorrelation group ignores: the decorrelation itself, and MC dropout (predictions after training)
+INFERENCE_ONLY = frozenset({"decorrelation", "mc_dropout"})
+
 
 def decorrelation_block(run: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The run's training.decorrelation block (None without one, also for a config without a training block)."""
@@ -35,10 +38,10 @@ def strength(run: Mapping[str, Any]) -> float:
 
 
 def undecorrelated_identity(run: Mapping[str, Any]) -> str:
-    """What a run trains, its decorrelation and seed aside but its seed copy kept (JSON text, comparable)."""
+    """What a run trains, decorrelation, MC dropout and seed aside but its seed copy kept (JSON text, comparable)."""
     identity = {key: run.get(key) for key in SAME_STUDENT}
     identity["training"] = {key: value for key, value in run.get("training", {}).items()
-                            if key != "decorrelation"}
+                            if key not in INFERENCE_ONLY}
     identity |= {"distill": run.get("distill"), "seed_index": run.get("seed_index")}
     return json.dumps(identity, sort_keys=True, default=str)
 
