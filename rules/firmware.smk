@@ -1,5 +1,5 @@
-# Stage firmware: FPGA firmware emulation (hls4ml for the MLP, conifer for the BDT) compiled with g++, the metric
-# against the fixed-point precision; one job per entry of firmware.models (first seed copy).
+# Stage firmware: FPGA firmware emulation (hls4ml for the MLP and a simplified GarNet, conifer for the BDT) compiled
+# with g++, the metric against the fixed-point precision; one job per entry of firmware.models (first seed copy).
 from rootml.firmware.settings import firmware_runs
 
 FIRMWARE_RUNS = firmware_runs(config["firmware"]["models"], MODEL_RUNS)
