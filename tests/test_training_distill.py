@@ -265,7 +265,7 @@ def test_distill_config_errors_name_the_key(entries: dict, key: str, message: st
 
 def test_distill_resolves_and_round_trips() -> None:
     """Defaults from the schema, the teacher's first seed copy, chains of teachers, and ModelRun.from_dict (also of
-    a model_config.json written before `distill` existed)."""
+    a model_config.json written before `distill` or the folds, MC dropout and decorrelation settings existed)."""
     config = config_with(kd=distilled("seeded"), kd2=distilled("kd", temperature=2.0),
                          seeded={**ALONE, "seeds": 3})
     runs = model_runs(config)
@@ -274,6 +274,9 @@ def test_distill_resolves_and_round_trips() -> None:
     assert ModelRun.from_dict(runs["kd2"].as_dict()) == runs["kd2"]
     old = {key: value for key, value in runs["alone"].as_dict().items() if key != "distill"}
     assert ModelRun.from_dict(old) == runs["alone"]
+    older = {**old, "training": {key: value for key, value in old["training"].items()
+                                 if key not in ("folds", "mc_dropout", "decorrelation")}}  # before issue 17
+    assert ModelRun.from_dict(older) == runs["alone"]
 
 
 def test_snakemake_trains_the_teacher_first(tmp_path: Path, run_snakemake) -> None:

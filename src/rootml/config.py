@@ -285,11 +285,11 @@ class ModelRun:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> ModelRun:
         """The run `as_dict` wrote (other keys, as in a model_config.json, are left out; one written before
-        `distill` existed reads as no distillation)."""
+        `distill` existed reads as no distillation, and training settings added since take their defaults)."""
         run = {field.name: values[field.name] for field in fields(cls)
                if field.name != "distill" and field.name in values}  # one written before `fold` existed has none
         distill = values.get("distill")
-        return cls(**{**run, "training": TrainingSettings(**run["training"]),
+        return cls(**{**run, "training": TrainingSettings(**resolve_block(TrainingSettings.BLOCK, run["training"])),
                       "distill": None if distill is None else Distillation(**distill)})
 
 
