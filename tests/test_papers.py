@@ -77,7 +77,7 @@ def test_paper_config_replaces_the_default_config(run_snakemake, tmp_path: Path)
     (tmp_path / "config" / "config.yaml").write_text((REPO / "config" / "config.yaml").read_text())
     result = run_snakemake(tmp_path, paper("jet_images"), "--dry-run")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert trainings(result.stdout) == 4  # cnn, tau21, mass, mass_tau21: none of the default run's models
+    assert trainings(result.stdout) == 5  # cnn, cnn_film, tau21, mass, mass_tau21: none of the default run's models
     assert job_count(result.stdout, "generate") == 16
 
 
