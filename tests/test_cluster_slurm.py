@@ -1,6 +1,6 @@
-"""The tiny pipeline (tests/configs/tiny.yaml, every rule up to training and pruning: conftest.SLURM_TARGETS) submitted
-through profiles/slurm to a single-node Slurm cluster gives the files of the shared local run of the same config: Slurm works, and the same config run twice
-gives the same files (the reproducibility check of the suite).
+"""The tiny pipeline (tests/configs/tiny.yaml, every rule up to training and pruning: conftest.SLURM_TARGETS)
+submitted through profiles/slurm to a single-node Slurm cluster gives the files of the shared local run of the same
+config: Slurm works, and the same config run twice gives the same files (the reproducibility check of the suite).
 
 The session fixture (conftest.slurm_tiny_run, started in the background when the session begins) installs
 (Debian slurm-wlm + munge) and starts the cluster with tests/cluster/slurm_up.sh;
