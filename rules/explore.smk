@@ -1,6 +1,6 @@
 # Stage explore: latent spaces, embeddings (PCA, t-SNE, UMAP) and clustering of each listed torch model (first seed
 # copy) and of the raw high-level features, on a sample of the test split; one job per space.
-EXPLORED_RUNS = runs_where(lambda run: run.seed_index == 0 and run.model in config["explore"]["models"])
+EXPLORED_RUNS = runs_where(lambda run: run.primary and run.model in config["explore"]["models"])
 EXPLORED_SPACES = [
     *(f"models/{run}" for run in EXPLORED_RUNS),
     *(["highlevel"] if config["explore"]["highlevel"] else []),

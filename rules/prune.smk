@@ -3,7 +3,7 @@
 # copy), then the metric-versus-sparsity figure.
 PRUNED_RUNS = runs_where(
     lambda run: run.family != "bdt"
-    and run.seed_index == 0
+    and run.primary
     and (config["pruning"]["models"] is None or run.model in config["pruning"]["models"])
 )
 

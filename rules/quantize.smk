@@ -3,7 +3,7 @@
 # copy): every classifier unless quantization.models names the entries.
 QUANTIZED_RUNS = runs_where(
     lambda run: run.family != "bdt"
-    and run.seed_index == 0
+    and run.primary
     and (
         run.task == "classification"
         if config["quantization"]["models"] is None

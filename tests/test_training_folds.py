@@ -64,7 +64,7 @@ def test_fold_assignment_deterministic_covering_balanced_and_independent_of_the_
 
 def test_model_runs_name_each_fold_and_seed_copy() -> None:
     """folds: 3 makes runs name_f0..f2 (name_s{j}_f{i} with seeds), each with its fold and the entry's seed; a
-    distilled student learns from its teacher's first fold run."""
+    distilled student learns from its teacher's first fold run; the first seed copy's first fold is the primary run."""
     config = run_config({
         "mlp": MLP, "k": {**MLP, "training": {"folds": 3}}, "ks": {**MLP, "seeds": 2, "training": {"folds": 2}},
         "student": {**MLP, "distill": {"teacher": "k"}}})
@@ -74,6 +74,8 @@ def test_model_runs_name_each_fold_and_seed_copy() -> None:
     assert runs["k_f0"].seed == runs["k_f1"].seed and runs["ks_s0_f0"].seed != runs["ks_s1_f0"].seed
     assert runs["k_f1"].model == "k" and runs["k_f1"].training.folds == 3
     assert runs["student"].distill.teacher_run == "k_f0"
+    # one run per entry stands for it in prune, rank, quantize, explore and firmware
+    assert [name for name, run in runs.items() if run.primary] == ["mlp", "k_f0", "ks_s0_f0", "student"]
     assert fold_groups(runs) == {"k": ["k_f0", "k_f1", "k_f2"], "ks_s0": ["ks_s0_f0", "ks_s0_f1"],
                                  "ks_s1": ["ks_s1_f0", "ks_s1_f1"]}
     assert list(model_runs(run_config({"mlp": MLP}, folds=2))) == ["mlp_f0", "mlp_f1"]

@@ -274,6 +274,12 @@ class ModelRun:
     fold: int | None = None  # the fold validated on, of training.folds >= 2 (rootml.training.folds); None: no folds
 
     @property
+    def primary(self) -> bool:
+        """The run that stands for its entry in the later stages (prune, rank, quantize, explore, firmware): the first
+        seed copy, trained on the first fold when the entry has folds."""
+        return self.seed_index == 0 and self.fold in (None, 0)
+
+    @property
     def key(self) -> str:
         """The entry's config key (models.<name>), which errors name."""
         return f"models.{self.model}"

@@ -60,14 +60,14 @@ def tool_of(run: ModelRun) -> str:
 
 
 def firmware_runs(models: Sequence[str], runs: Mapping[str, ModelRun]) -> list[str]:
-    """The model runs to emulate: the first seed copy of each entry of firmware.models (checked to be emulable)."""
+    """The model runs to emulate: the primary run of each entry of firmware.models (checked to be emulable)."""
     entries = {run.model for run in runs.values()}
     chosen = []
     for name in models:
         if name not in entries:
             raise ConfigError(KEY, f"'{name}' is not a model entry; models: {sorted(entries)}"
                                    f"{did_you_mean(name, entries)}")
-        run_name, run = next((key, run) for key, run in runs.items() if run.model == name and run.seed_index == 0)
+        run_name, run = next((key, run) for key, run in runs.items() if run.model == name and run.primary)
         tool_of(run)
         chosen.append(run_name)
     return chosen
