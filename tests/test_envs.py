@@ -36,6 +36,7 @@ def normalized(name: str) -> str:
 def rule_directives() -> dict[str, dict[str, str]]:
     """rule -> {script, conda} paths (relative to the repository), `use rule ... as ...` inheriting its parent's."""
     rules: dict[str, dict[str, str]] = {}
+    inherited: dict[str, str] = {}  # child -> parent, resolved once every file is read (a parent may come later)
     for smk in sorted((REPO / "rules").glob("*.smk")):
         lines = smk.read_text().splitlines()
         current = None
@@ -43,11 +44,15 @@ def rule_directives() -> dict[str, dict[str, str]]:
             if match := re.match(r"^rule (\w+):", line):
                 current = rules.setdefault(match.group(1), {})
             elif match := re.match(r"^use rule (\w+) as (\w+)", line):
-                rules[match.group(2)] = rules[match.group(1)]
+                inherited[match.group(2)] = match.group(1)
                 current = None
             elif current is not None and (match := re.match(r"^    (script|conda):\s*$", line)):
                 path = lines[index + 1].strip().strip('"')
                 current[match.group(1)] = str((smk.parent / path).resolve().relative_to(REPO))
+    for child, parent in inherited.items():
+        while parent in inherited:
+            parent = inherited[parent]
+        rules[child] = rules[parent]
     return rules
 
 
