@@ -39,7 +39,7 @@ def test_default_config_plans_every_stage(repo_root: Path, run_snakemake, tmp_pa
     ("mutate", "key", "expected"),
     [
         (lambda c: c["samples"]["x"]["generate"].update(chunk=2), "samples.x.generate.chunk",
-         "unknown key; allowed keys: ['chunks', 'jets_per_chunk', 'process']; did you mean 'chunks'?"),
+         "unknown key; allowed keys: ['chunks', 'jets_per_chunk', 'process', 'simulate']; did you mean 'chunks'?"),
         (lambda c: c.update(sead=1), "sead", "did you mean 'seed'?"),
         (lambda c: c.update(seed="one"), "seed", "'one' is not of type 'integer'"),
         (lambda c: c["samples"]["x"]["generate"].update(process="higgs"), "samples.x.generate.process",
