@@ -1,8 +1,7 @@
 # Stage rank: feature importances of each ranked model (XGBoost weight/cover/gain, permutation, SHAP,
 # feature-selection curve), one job per model run, then nothing else: the plots are the job's own.
 RANKED_RUNS = runs_where(
-    lambda run: run.primary
-    and (config["ranking"]["models"] is None or run.model in config["ranking"]["models"])
+    lambda run: run.primary and (config["ranking"]["models"] is None or run.model in config["ranking"]["models"])
 )
 
 

@@ -28,7 +28,8 @@ BLOCKS = [GenerateSettings, TrainingSettings, PruningSettings, RankingSettings, 
 
 def defaults_of(properties: dict) -> dict:
     """key -> default of an object's properties, read straight from the schema file (nested objects filled in)."""
-    return {key: {**spec["default"], **defaults_of(spec["properties"])} if "properties" in spec else spec["default"]
+    return {key: {**spec["default"], **defaults_of(spec["properties"])}
+            if "properties" in spec and spec["default"] is not None else spec["default"]  # an optional block: null
             for key, spec in properties.items() if "default" in spec}
 
 

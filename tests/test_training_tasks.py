@@ -125,7 +125,8 @@ def test_directory_contract_and_reloaded_predictions(trained: dict[str, Path], d
         columns = [f"score_{c}" for c in CLASSES]
         np.testing.assert_allclose(scores, test[columns].to_numpy(), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(test[columns].sum(axis=1), 1.0, rtol=1e-5)
-        assert {"auc", "accuracy", "loss", *(f"auc_{c}" for c in CLASSES)} == set(metrics)
+        assert {"auc", "accuracy", "loss", *(f"auc_{c}" for c in CLASSES),
+                "temperature", "val_ece", "val_ece_calibrated"} == set(metrics)  # and its calibration
         assert metrics["auc"] > 0.7
     elif task == "regression":
         np.testing.assert_allclose(scores, test["prediction"], rtol=1e-5)

@@ -27,7 +27,7 @@ from rootml.models.family import ModelFamily
 MODEL_FAMILIES: dict[str, ModelFamily] = {
     module.FAMILY.name: module.FAMILY
     for module in (bdt, mlp, cnn, deepsets, particlenet, interaction_net, transformer, autoencoder, vae,
-                   set_autoencoder, lorentznet, gravnet, garnet, dynedge)
+                   set_autoencoder, gravnet, garnet, dynedge, lorentznet)
 }
 
 
