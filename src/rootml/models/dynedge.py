@@ -13,8 +13,7 @@ import torch
 from torch import nn
 
 from rootml.models.family import BuildSpec, ModelFamily
-from rootml.models.gravnet import masked_max
-from rootml.models.layers import ACTIVATIONS, classifier_head, dense_stack, masked_mean, masked_sum
+from rootml.models.layers import ACTIVATIONS, classifier_head, dense_stack, masked_max, masked_mean, masked_sum
 from rootml.models.particlenet import EdgeLinear, Packing, knn
 from rootml.models.specs import FAMILY_SPECS
 

@@ -18,8 +18,7 @@ import torch
 from torch import nn
 
 from rootml.models.family import BuildSpec, ModelFamily
-from rootml.models.gravnet import masked_max
-from rootml.models.layers import classifier_head
+from rootml.models.layers import classifier_head, masked_max
 from rootml.models.specs import FAMILY_SPECS
 
 

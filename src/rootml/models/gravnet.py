@@ -16,17 +16,11 @@ import torch
 from torch import nn
 
 from rootml.models.family import BuildSpec, ModelFamily
-from rootml.models.layers import classifier_head, dense_stack, masked_mean
+from rootml.models.layers import classifier_head, dense_stack, masked_max, masked_mean
 from rootml.models.particlenet import Packing, knn
 from rootml.models.specs import FAMILY_SPECS
 
 DISTANCE_SCALE = 10.0  # caloGraphNN: "input is tanh activated or batch normed, allow for some more spread"
-
-
-def masked_max(x: torch.Tensor, valid: torch.Tensor, dim: int) -> torch.Tensor:
-    """Max of x over `dim` where valid > 0 (broadcast against x); 0 where nothing is valid."""
-    filled = x.masked_fill(valid <= 0, float("-inf")).amax(dim=dim)
-    return torch.where(torch.isfinite(filled), filled, torch.zeros_like(filled))
 
 
 class GravNetLayer(nn.Module):

@@ -46,3 +46,9 @@ def masked_sum(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean over the real particles of x (B, C, N) -> (B, C); empty jets give 0."""
     return masked_sum(x, mask) / mask.sum(dim=-1).clamp(min=1.0)
+
+
+def masked_max(x: torch.Tensor, valid: torch.Tensor, dim: int) -> torch.Tensor:
+    """Max of x over `dim` where valid > 0 (broadcast against x); 0 where nothing is valid."""
+    filled = x.masked_fill(valid <= 0, float("-inf")).amax(dim=dim)
+    return torch.where(torch.isfinite(filled), filled, torch.zeros_like(filled))
