@@ -94,7 +94,8 @@ def test_preview_overlay_plans_a_smaller_run(run_snakemake, tmp_path: Path, name
     assert result.returncode == 0, result.stdout[-3000:]
     chunks = sum(len(sample_chunks(config, sample)) for sample in config["samples"])
     assert job_count(result.stdout, "generate") == chunks < sum(len(sample_chunks(base, s)) for s in base["samples"])
-    assert trainings(result.stdout) == len(model_runs(base))
+    assert trainings(result.stdout) == len(model_runs(config))
+    assert {run.model for run in model_runs(config).values()} == {run.model for run in model_runs(base).values()}
 
 
 def test_scale_sets_the_generated_chunks() -> None:
