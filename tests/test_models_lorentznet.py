@@ -126,3 +126,14 @@ def test_run_reads_the_set_with_its_vectors(tmp_path: Path, one_torch_thread) ->
         "lorentznet", {"features": 5}, 3, **TINY).parameters())
     metrics = json.loads((tmp_path / "lnet" / "metrics.json").read_text())
     assert metrics["auc"] > 0.6  # the synthetic features shift with the class
+
+
+def test_first_edge_layer_equals_the_linear_on_the_concatenation() -> None:
+    """The per-node split of phi_e's first Linear gives what the Linear gives on (h_i, h_j, invariants) per edge."""
+    block = LGEB(16, N_FEATURES, 1e-3, last=False).double()
+    generator = torch.Generator().manual_seed(4)
+    h = torch.randn(30, 16, dtype=torch.float64, generator=generator)
+    invariants = torch.randn(200, 2, dtype=torch.float64, generator=generator)
+    i, j = torch.randint(0, 30, (200,), generator=generator), torch.randint(0, 30, (200,), generator=generator)
+    expected = block.phi_e[0](torch.cat((h[i], h[j], invariants), dim=1))
+    torch.testing.assert_close(block._first_edge_layer(h, invariants, i, j), expected, rtol=0, atol=1e-12)

@@ -57,6 +57,17 @@ class LGEB(nn.Module):
             nn.init.xavier_uniform_(weight.weight, gain=_X_INIT_GAIN)
             self.phi_x = nn.Sequential(nn.Linear(n_hidden, n_hidden), nn.ReLU(), weight)
 
+    def _first_edge_layer(self, h: torch.Tensor, invariants: torch.Tensor, i: torch.Tensor,
+                          j: torch.Tensor) -> torch.Tensor:
+        """phi_e's first Linear on the concatenation (h_i, h_j, invariants) of every edge, as the sum of its blocks:
+        W_r h and W_s h per node, gathered, plus W_inv invariants; the same numbers without the (E, 2H + 2) tensor of
+        the concatenation (E = N(N - 1) edges per jet)."""
+        weight = self.phi_e[0].weight  # (H, 2H + 2), no bias
+        n_hidden = h.size(1)
+        receiver = h @ weight[:, :n_hidden].t()
+        sender = h @ weight[:, n_hidden:2 * n_hidden].t()
+        return receiver[i] + sender[j] + invariants @ weight[:, 2 * n_hidden:].t()
+
     def forward(
         self, h: torch.Tensor, x: torch.Tensor, scalars: torch.Tensor, edges: tuple[torch.Tensor, torch.Tensor],
         degree: torch.Tensor,
@@ -65,7 +76,7 @@ class LGEB(nn.Module):
         i, j = edges
         x_diff = x[i] - x[j]
         invariants = torch.stack((psi(minkowski_dot(x_diff, x_diff)), psi(minkowski_dot(x[i], x[j]))), dim=1)
-        m = self.phi_e(torch.cat((h[i], h[j], invariants), dim=1))
+        m = self.phi_e[1:](self._first_edge_layer(h, invariants, i, j))
         m = m * self.phi_m(m)
         if self.phi_x is not None:
             shift = (x_diff * self.phi_x(m)).clamp(-_TRANSLATION_CLAMP, _TRANSLATION_CLAMP)
