@@ -24,8 +24,7 @@ from rootml.generate.settings import GenerateSettings
 from rootml.job import redirected_output
 
 SEED = 12345
-SETTINGS_CONFIG = {"sqrt_s": 13000.0, "pt_min": 500.0, "pt_max": 700.0}
-SETTINGS = GenerateSettings.from_config(SETTINGS_CONFIG)
+SETTINGS = GenerateSettings.from_config({"sqrt_s": 13000.0, "pt_min": 500.0, "pt_max": 700.0})
 # jets asked of the pipeline per bare-loop event: about the jets per event of the least efficient
 # process (tbqq), so that the pipeline runs at least as many events as the bare loop
 JETS_PER_EVENT = 0.5
@@ -61,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     pipelines = {"rootml": SETTINGS}
     if args.simulate != "none":
-        pipelines["detector"] = GenerateSettings.from_config({**SETTINGS_CONFIG, "simulate": args.simulate})
+        pipelines["detector"] = SETTINGS.for_sample({"simulate": args.simulate})
     variants = ["bare", *pipelines]
     header = f"{'process':8} {'bare Pythia ev/s':>17} {'rootml ev/s':>12} {'ratio':>6}"
     if "detector" in pipelines:
